@@ -1,0 +1,42 @@
+# Two commands: `make run` (the main job) and `make test` (lint, types, the whole suite).
+# Both create .venv on first use and reinstall when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NODE_STAMP := tests/compat/node/node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+$(NODE_STAMP): tests/compat/node/package.json
+	bash tests/compat/node/install.sh
+	touch $(NODE_STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/nats-harness run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_servers.py
+	$(PY) benchmarks/bench_proxy.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

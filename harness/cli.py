@@ -1,0 +1,45 @@
+"""The ``nats-harness`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from harness._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nats-harness",
+        description="Test NATS clients against real nats-server processes under real faults.",
+    )
+    parser.add_argument("--version", action="version", version=f"nats-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="start real servers and exercise them (the main job)",
+        description="Start real nats-server processes, drive a nats-py client through "
+        "process faults, and print what happened.",
+    )
+    run.add_argument("--nats-server-bin", default=None, help="path to nats-server")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nats-harness`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from harness._smoke import run_smoke
+
+        return run_smoke(binary=args.nats_server_bin)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
