@@ -5,7 +5,8 @@ Every long-lived child the harness starts (nats-server, the proxy) goes through
 
 1. its own process group (``start_new_session``), so a whole tree is killed with one signal;
 2. a Linux parent-death signal (``PR_SET_PDEATHSIG`` = SIGKILL), so the kernel kills it when
-   the spawning thread dies, even on SIGKILL of pytest or of an xdist worker;
+   the spawning thread dies, even on SIGKILL of pytest or of an xdist worker (set by
+   ``setpriv --pdeathsig`` when available, else by a ``preexec_fn``);
 3. a record in a per-user registry directory plus an environment marker in the child, so a
    later run (or the end of this session) can sweep leftovers and be sure a pid it finds is
    really ours and not a recycled pid.
@@ -18,8 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import functools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,7 +66,33 @@ def _set_pdeathsig() -> None:  # runs in the child between fork and exec
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+@functools.cache
+def _setpriv() -> str | None:
+    """util-linux ``setpriv`` if it supports ``--pdeathsig`` (it is Essential on Debian).
+
+    Setting the parent-death signal through ``setpriv`` keeps ``subprocess`` on its fast
+    vfork path; a ``preexec_fn`` forces a full fork, which costs milliseconds per spawn in
+    a large test process.
+    """
+    path = shutil.which("setpriv")
+    if path is None or not sys.platform.startswith("linux"):
+        return None
+    probe = subprocess.run([path, "--help"], capture_output=True, text=True, check=False)
+    return path if "--pdeathsig" in probe.stdout else None
+
+
 def _popen(args: Sequence[str], env: dict[str, str], cwd: str | None) -> subprocess.Popen[bytes]:
+    setpriv = _setpriv()
+    if setpriv is not None:
+        return subprocess.Popen(
+            [setpriv, "--pdeathsig", "KILL", "--", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
     return subprocess.Popen(
         list(args),
         stdin=subprocess.DEVNULL,
@@ -86,6 +116,10 @@ def spawn(
         cwd: working directory for the child.
         env: extra environment variables for the child.
     """
+    program = args[0]
+    if os.sep in program and not os.access(program, os.X_OK):
+        # Through setpriv a missing program would only show as an exit code; say it here.
+        raise FileNotFoundError(errno.ENOENT, "no such executable", program)
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env[OWNER_ENV] = str(os.getpid())

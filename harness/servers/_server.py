@@ -20,7 +20,6 @@ from typing import Any
 from harness import _proc
 from harness._wait import wait_until
 from harness.errors import (
-    MonitoringError,
     ServerNotRunning,
     ServerStartError,
     ServerStartTimeout,
@@ -29,7 +28,7 @@ from harness.errors import (
 from harness.servers._binary import binary_version, find_binary
 from harness.servers._config import ClusterSpec, ServerConfig, render_config
 from harness.servers._logs import LogReader
-from harness.servers._monitor import get_json
+from harness.servers._monitor import get_json, quick_status
 
 __all__ = ["NatsServer"]
 
@@ -75,7 +74,7 @@ class NatsServer:
     ) -> None:
         self.config = config or ServerConfig()
         self.name = name or f"nfh-{os.getpid()}-{next(_names)}"
-        self.binary = Path(binary) if binary else find_binary()
+        self.binary = find_binary(binary)
         self.cluster = cluster
         self.start_timeout = start_timeout
         self._own_dir = base_dir is None
@@ -192,12 +191,16 @@ class NatsServer:
                 self.cluster_port = int(match.group(2))
         remaining = max(0.05, deadline - time.monotonic())
         self._read_info(remaining)
-        params: dict[str, object] | None = (
-            {"js-server-only": True} if self.cluster and self.config.jetstream else None
+        # A JetStream cluster node is healthy only once the cluster is: the cluster
+        # awaits that; a node only needs its own server up.
+        health = (
+            "/healthz?js-server-only=true"
+            if self.cluster and self.config.jetstream
+            else ("/healthz")
         )
         try:
             wait_until(
-                lambda: self._healthy(params),
+                lambda: quick_status(self.host, self.monitor_port, health) == 200,
                 timeout=max(0.05, deadline - time.monotonic()),
                 what=f"/healthz of {self.name}",
             )
@@ -209,15 +212,6 @@ class NatsServer:
                 waited_for="/healthz",
                 log_tail=self.log_tail(),
             ) from exc
-
-    def _healthy(self, params: dict[str, object] | None) -> bool:
-        try:
-            status, _ = get_json(
-                self.monitor_url, "/healthz", params, name=self.name, accept_status=(200, 503)
-            )
-        except MonitoringError:
-            return False
-        return status == 200
 
     def _read_info(self, timeout: float) -> None:
         """Open a raw TCP connection and read the INFO line (learns the server id)."""
