@@ -133,6 +133,7 @@ class NatsServer:
             self.starts += 1
             try:
                 self._await_ready()
+                self._log.detach()
             except BaseException:
                 self._terminate(graceful=False)
                 raise
