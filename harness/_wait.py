@@ -58,7 +58,7 @@ def wait_until(
 async def wait_until_async(
     probe: Callable[[], Awaitable[T] | T],
     *,
-    timeout: float,  # noqa: ASYNC109 - a deadline-bounded poll is the point
+    timeout: float,
     what: str,
     interval: float = 0.005,
     max_interval: float = 0.1,

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from harness.history import History
     from harness.servers import NatsCluster, NatsServer, ServerConfig
 
 __all__ = [
     "nats_cluster_factory",
+    "nats_history",
     "nats_server",
     "nats_server_factory",
 ]
@@ -147,3 +149,15 @@ def nats_cluster_factory(
     yield factory
     for cluster in started:
         cluster.close()
+
+
+@pytest.fixture
+def nats_history() -> History:
+    """A fresh :class:`~harness.history.History` for the test.
+
+    Wire a nats-py client into it with ``nats.connect(..., **nats_history.nats_callbacks(
+    "name"))``.
+    """
+    from harness.history import History
+
+    return History()

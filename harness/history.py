@@ -1,0 +1,375 @@
+"""The one shared record of a test: operations, faults and client events on one clock.
+
+Modelled on Jepsen's history. An *operation* is invoked and then completes exactly once as
+
+- ``ok``: it happened (the server has the message, the reply arrived);
+- ``fail``: it certainly did not happen (a typed error before anything left the client);
+- ``info``: unknown (a timeout, a crash) - checkers must not count it as lost or delivered.
+
+*Faults* have a start and (once healed) an end. *Client events* are the callbacks a NATS
+client reports (disconnected, reconnected, error, closed, lame duck, slow consumer).
+*Proxy events* are what the fault proxy saw (connections, toxics firing, bytes).
+
+Every record carries ``t``: seconds on the monotonic clock since the history began. The
+history is append-only and safe to use from several threads and tasks at once; readers get
+immutable snapshots. It serializes to JSON and back without loss of the fields checkers use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeVar
+
+__all__ = [
+    "ClientEvent",
+    "ErrorInfo",
+    "FaultRecord",
+    "History",
+    "Op",
+    "OpHandle",
+    "ProxyEvent",
+]
+
+OpType = Literal["invoke", "ok", "fail", "info"]
+ClientEventKind = Literal[
+    "connected",
+    "disconnected",
+    "reconnected",
+    "error",
+    "closed",
+    "lame_duck",
+    "slow_consumer",
+    "discovered_server",
+]
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception reduced to data: its type, message and structured fields."""
+
+    type: str
+    module: str
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    cause: ErrorInfo | None = None
+
+    @classmethod
+    def of(cls, exc: BaseException) -> ErrorInfo:
+        """Capture ``exc``, its JSON-friendly public attributes and its cause chain."""
+        fields = {
+            k: _jsonable(v)
+            for k, v in vars(exc).items()
+            if not k.startswith("_") and k not in {"args", "__cause__"}
+        }
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return cls(
+            type(exc).__qualname__,
+            type(exc).__module__,
+            str(exc),
+            fields,
+            cls.of(cause) if cause is not None else None,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorInfo:
+        """Inverse of :func:`dataclasses.asdict`."""
+        cause = data.get("cause")
+        return cls(
+            data["type"],
+            data["module"],
+            data["message"],
+            dict(data.get("fields") or {}),
+            cls.from_dict(cause) if cause else None,
+        )
+
+
+def _jsonable(value: object) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, BaseException):
+        return asdict(ErrorInfo.of(value))
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One half of an operation: its invocation or its completion."""
+
+    index: int
+    t: float
+    process: str
+    type: OpType
+    f: str
+    value: Any = None
+    error: ErrorInfo | None = None
+    op_id: int = 0
+
+
+@dataclass(frozen=True)
+class FaultRecord:
+    """A fault window: what was done to which target, from ``start`` to ``end``."""
+
+    index: int
+    fault_id: int
+    kind: str
+    target: str
+    params: dict[str, Any]
+    start: float
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    """A client callback, as reported by the NATS client."""
+
+    index: int
+    t: float
+    client: str
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProxyEvent:
+    """An event from the fault proxy's feed (connection, toxic, bytes)."""
+
+    index: int
+    t: float
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Record = Op | FaultRecord | ClientEvent | ProxyEvent
+R = TypeVar("R", Op, FaultRecord, ClientEvent, ProxyEvent)
+
+
+class OpHandle:
+    """The pending completion of an invoked operation; complete it exactly once."""
+
+    def __init__(self, history: History, invocation: Op) -> None:
+        self._history = history
+        self.invocation = invocation
+        self.completion: Op | None = None
+
+    def _complete(self, kind: OpType, value: Any, error: BaseException | None) -> Op:
+        if self.completion is not None:
+            raise RuntimeError(f"operation {self.invocation.op_id} already completed")
+        inv = self.invocation
+        self.completion = self._history._op(
+            inv.process, kind, inv.f, value, ErrorInfo.of(error) if error else None, inv.op_id
+        )
+        return self.completion
+
+    def ok(self, value: Any = None) -> Op:
+        """It happened."""
+        return self._complete("ok", value, None)
+
+    def fail(self, error: BaseException | None = None, value: Any = None) -> Op:
+        """It certainly did not happen."""
+        return self._complete("fail", value, error)
+
+    def info(self, error: BaseException | None = None, value: Any = None) -> Op:
+        """Its outcome is unknown."""
+        return self._complete("info", value, error)
+
+
+class History:
+    """Append-only, thread-safe journal of a test run on one monotonic clock."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.t0 = clock()
+        self.wall_t0 = time.time()
+        self._lock = threading.Lock()
+        self._records: list[Record] = []
+        self._op_ids = itertools.count(1)
+        self._fault_ids = itertools.count(1)
+        self._open_faults: dict[int, FaultRecord] = {}
+
+    def now(self) -> float:
+        """Seconds since the history began."""
+        return self._clock() - self.t0
+
+    def at(self, monotonic: float) -> float:
+        """Convert an absolute ``time.monotonic()`` value to history time."""
+        return monotonic - self.t0
+
+    # ------------------------------------------------------------------ writing
+    def _append(self, build: Callable[[int], R]) -> R:
+        with self._lock:
+            record = build(len(self._records))
+            self._records.append(record)
+            return record
+
+    def _op(
+        self, process: str, kind: OpType, f: str, value: Any, error: ErrorInfo | None, op_id: int
+    ) -> Op:
+        t = self.now()
+        return self._append(lambda i: Op(i, t, process, kind, f, _jsonable(value), error, op_id))
+
+    def invoke(self, process: str, f: str, value: Any = None) -> OpHandle:
+        """Record the start of operation ``f`` by ``process``; complete the returned handle."""
+        return OpHandle(self, self._op(process, "invoke", f, value, None, next(self._op_ids)))
+
+    def fault_started(
+        self,
+        kind: str,
+        target: str,
+        params: dict[str, Any] | None = None,
+        *,
+        t: float | None = None,
+    ) -> int:
+        """Record a fault's start; returns the id to pass to :meth:`fault_ended`."""
+        fault_id = next(self._fault_ids)
+        start = self.now() if t is None else t
+        record = self._append(
+            lambda i: FaultRecord(i, fault_id, kind, target, _jsonable(params or {}), start)
+        )
+        with self._lock:
+            self._open_faults[fault_id] = record
+        return fault_id
+
+    def fault_ended(self, fault_id: int, *, t: float | None = None) -> FaultRecord:
+        """Record that fault ``fault_id`` healed (a second call is an error)."""
+        with self._lock:
+            opened = self._open_faults.pop(fault_id, None)
+        if opened is None:
+            raise KeyError(f"fault {fault_id} is not open")
+        end = self.now() if t is None else t
+        return self._append(
+            lambda i: FaultRecord(
+                i, fault_id, opened.kind, opened.target, opened.params, opened.start, end
+            )
+        )
+
+    def client_event(self, client: str, kind: str, detail: dict[str, Any] | None = None) -> None:
+        """Record a client callback."""
+        t = self.now()
+        self._append(lambda i: ClientEvent(i, t, client, kind, _jsonable(detail or {})))
+
+    def proxy_event(self, kind: str, detail: dict[str, Any], *, t: float | None = None) -> None:
+        """Record an event from the proxy's feed (``t`` in history time if known)."""
+        when = self.now() if t is None else t
+        self._append(lambda i: ProxyEvent(i, when, kind, _jsonable(detail)))
+
+    # ------------------------------------------------------------------ reading
+    def records(self) -> list[Record]:
+        """Every record in append order (a snapshot)."""
+        with self._lock:
+            return list(self._records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def ops(self) -> list[Op]:
+        """Operation records (invocations and completions)."""
+        return [r for r in self.records() if isinstance(r, Op)]
+
+    def faults(self) -> list[FaultRecord]:
+        """One record per fault: the closed window if it healed, else the open one."""
+        latest: dict[int, FaultRecord] = {}
+        for r in self.records():
+            if isinstance(r, FaultRecord):
+                latest[r.fault_id] = r
+        return sorted(latest.values(), key=lambda r: r.start)
+
+    def open_faults(self) -> list[FaultRecord]:
+        """Faults started and not yet ended."""
+        with self._lock:
+            return list(self._open_faults.values())
+
+    def client_events(self, client: str | None = None) -> list[ClientEvent]:
+        """Client callbacks, optionally of one client."""
+        return [
+            r
+            for r in self.records()
+            if isinstance(r, ClientEvent) and (client is None or r.client == client)
+        ]
+
+    def proxy_events(self) -> list[ProxyEvent]:
+        """Events from the proxy feed."""
+        return [r for r in self.records() if isinstance(r, ProxyEvent)]
+
+    # ------------------------------------------------------------------ nats-py wiring
+    def nats_callbacks(self, client: str) -> dict[str, Callable[..., Awaitable[None]]]:
+        """Callbacks for ``nats.connect(**history.nats_callbacks("svc"))``.
+
+        Each records a client event; ``error_cb`` records the error as data and tags
+        ``SlowConsumerError`` as ``slow_consumer``.
+        """
+
+        async def error_cb(exc: Exception) -> None:
+            kind = "slow_consumer" if type(exc).__name__ == "SlowConsumerError" else "error"
+            self.client_event(client, kind, {"error": exc})
+
+        def simple(kind: str) -> Callable[[], Awaitable[None]]:
+            async def callback() -> None:
+                self.client_event(client, kind)
+
+            return callback
+
+        return {
+            "error_cb": error_cb,
+            "disconnected_cb": simple("disconnected"),
+            "reconnected_cb": simple("reconnected"),
+            "closed_cb": simple("closed"),
+            "lame_duck_mode_cb": simple("lame_duck"),
+            "discovered_server_cb": simple("discovered_server"),
+        }
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``{"wall_t0": ..., "records": [{"record": kind, ...}, ...]}``."""
+        out = []
+        for r in self.records():
+            data = asdict(r)
+            data["record"] = type(r).__name__
+            out.append(data)
+        return {"wall_t0": self.wall_t0, "records": out}
+
+    def to_json(self, **kw: Any) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), **kw)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Rebuild a history (read-only use: checkers, reports) from :meth:`to_dict`."""
+        history = cls()
+        history.wall_t0 = float(data.get("wall_t0", 0.0))
+        kinds: dict[str, type[Any]] = {
+            "Op": Op,
+            "FaultRecord": FaultRecord,
+            "ClientEvent": ClientEvent,
+            "ProxyEvent": ProxyEvent,
+        }
+        for raw in data["records"]:
+            item = dict(raw)
+            cls_ = kinds[item.pop("record")]
+            if cls_ is Op and item.get("error"):
+                item["error"] = ErrorInfo.from_dict(item["error"])
+            history._records.append(cls_(**item))
+        for r in history._records:
+            if isinstance(r, FaultRecord):
+                if r.end is None:
+                    history._open_faults[r.fault_id] = r
+                else:
+                    history._open_faults.pop(r.fault_id, None)
+        return history
+
+    @classmethod
+    def from_json(cls, text: str) -> History:
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
