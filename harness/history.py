@@ -204,17 +204,18 @@ class History:
         return monotonic - self.t0
 
     # ------------------------------------------------------------------ writing
-    def _append(self, build: Callable[[int], R]) -> R:
+    def _append(self, build: Callable[[int, float], R]) -> R:
+        # The clock is read under the lock so that record order and time order agree.
         with self._lock:
-            record = build(len(self._records))
+            record = build(len(self._records), self.now())
             self._records.append(record)
             return record
 
     def _op(
         self, process: str, kind: OpType, f: str, value: Any, error: ErrorInfo | None, op_id: int
     ) -> Op:
-        t = self.now()
-        return self._append(lambda i: Op(i, t, process, kind, f, _jsonable(value), error, op_id))
+        safe = _jsonable(value)
+        return self._append(lambda i, t: Op(i, t, process, kind, f, safe, error, op_id))
 
     def invoke(self, process: str, f: str, value: Any = None) -> OpHandle:
         """Record the start of operation ``f`` by ``process``; complete the returned handle."""
@@ -230,9 +231,9 @@ class History:
     ) -> int:
         """Record a fault's start; returns the id to pass to :meth:`fault_ended`."""
         fault_id = next(self._fault_ids)
-        start = self.now() if t is None else t
+        safe = _jsonable(params or {})
         record = self._append(
-            lambda i: FaultRecord(i, fault_id, kind, target, _jsonable(params or {}), start)
+            lambda i, now: FaultRecord(i, fault_id, kind, target, safe, now if t is None else t)
         )
         with self._lock:
             self._open_faults[fault_id] = record
@@ -244,22 +245,27 @@ class History:
             opened = self._open_faults.pop(fault_id, None)
         if opened is None:
             raise KeyError(f"fault {fault_id} is not open")
-        end = self.now() if t is None else t
         return self._append(
-            lambda i: FaultRecord(
-                i, fault_id, opened.kind, opened.target, opened.params, opened.start, end
+            lambda i, now: FaultRecord(
+                i,
+                fault_id,
+                opened.kind,
+                opened.target,
+                opened.params,
+                opened.start,
+                now if t is None else t,
             )
         )
 
     def client_event(self, client: str, kind: str, detail: dict[str, Any] | None = None) -> None:
         """Record a client callback."""
-        t = self.now()
-        self._append(lambda i: ClientEvent(i, t, client, kind, _jsonable(detail or {})))
+        safe = _jsonable(detail or {})
+        self._append(lambda i, t: ClientEvent(i, t, client, kind, safe))
 
     def proxy_event(self, kind: str, detail: dict[str, Any], *, t: float | None = None) -> None:
         """Record an event from the proxy's feed (``t`` in history time if known)."""
-        when = self.now() if t is None else t
-        self._append(lambda i: ProxyEvent(i, when, kind, _jsonable(detail)))
+        safe = _jsonable(detail)
+        self._append(lambda i, now: ProxyEvent(i, now if t is None else t, kind, safe))
 
     # ------------------------------------------------------------------ reading
     def records(self) -> list[Record]:
