@@ -290,16 +290,47 @@ class NatsServer:
             return self.start()
 
     def pause(self) -> None:
-        """SIGSTOP: the kernel still accepts connections, but nothing is answered."""
+        """SIGSTOP: the kernel still accepts connections, but nothing is answered.
+
+        Returns once every thread of the server is stopped: signal delivery is
+        asynchronous, and a PING answered just after ``kill()`` returned would make a
+        test see a server that is "paused" yet still talking.
+        """
         with self._lock:
             self._signal(signal.SIGSTOP)
             self._paused = True
+            self._await_thread_states(stopped=True)
 
     def resume(self) -> None:
-        """SIGCONT after :meth:`pause`."""
+        """SIGCONT after :meth:`pause`; returns once the server's threads run again."""
         with self._lock:
             self._signal(signal.SIGCONT)
             self._paused = False
+            self._await_thread_states(stopped=False)
+
+    def _await_thread_states(self, *, stopped: bool) -> None:
+        pid = self.pid
+        if pid is None or not Path(f"/proc/{pid}/task").is_dir():
+            return  # not Linux: nothing to observe
+
+        def states() -> set[str]:
+            seen = set()
+            for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+                try:
+                    seen.add(stat.read_text().rsplit(")", 1)[1].split()[0])
+                except (OSError, IndexError):
+                    continue
+            return seen
+
+        def done() -> bool:
+            current = states()
+            all_stopped = bool(current) and current <= {"T", "t"}
+            return all_stopped if stopped else not ({"T", "t"} & current)
+
+        what = "SIGSTOP" if stopped else "SIGCONT"
+        wait_until(
+            done, timeout=2.0, what=f"{what} to reach every thread of {self.name}", interval=0.0005
+        )
 
     def lame_duck(self) -> None:
         """Enter lame-duck mode (SIGUSR2): clients are told, then evicted; the server exits."""
