@@ -26,12 +26,22 @@ def build_parser() -> argparse.ArgumentParser:
         "process faults, and print what happened.",
     )
     run.add_argument("--nats-server-bin", default=None, help="path to nats-server")
+    sub.add_parser(
+        "toxiproxy",
+        add_help=False,
+        help="run the Toxiproxy-compatible proxy server stand-alone (like toxiproxy-server)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nats-harness`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["toxiproxy"]:
+        from harness.proxy._main import main as proxy_main
+
+        return proxy_main(argv[1:], prog="nats-harness toxiproxy")
     args = parser.parse_args(argv)
     if args.command == "run":
         from harness._smoke import run_smoke

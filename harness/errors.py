@@ -15,6 +15,7 @@ misbehaved"::
     ├── ClusterError                 a cluster did not reach the awaited state
     ├── WaitTimeout                  a condition was not met before its deadline
     └── ProxyError                   the fault proxy refused or failed a request
+        ├── ProxyStartError          the proxy process exited or stayed silent (exit code, log)
         ├── ProxyNotFound            404 proxy not found
         ├── ToxicNotFound            404 toxic not found
         ├── ProxyAlreadyExists       409 proxy already exists
@@ -38,6 +39,7 @@ __all__ = [
     "ProxyAlreadyExists",
     "ProxyError",
     "ProxyNotFound",
+    "ProxyStartError",
     "ServerError",
     "ServerNotRunning",
     "ServerStartError",
@@ -183,6 +185,22 @@ class ProxyError(NatsFaultError):
         self.status = status
         self.message = message
         super().__init__(f"HTTP {status}: {message}" if status else message)
+
+
+class ProxyStartError(ProxyError):
+    """The proxy process exited or stayed silent while starting.
+
+    Attributes:
+        exit_code: the exit code, or ``None`` if it was still running (timeout).
+        log_tail: its last stderr lines.
+    """
+
+    def __init__(self, message: str, *, exit_code: int | None, log_tail: Sequence[str]) -> None:
+        self.exit_code = exit_code
+        self.log_tail = tuple(log_tail)
+        if self.log_tail:
+            message += "\n--- last stderr lines ---\n" + "\n".join(self.log_tail)
+        super().__init__(message)
 
 
 class ProxyNotFound(ProxyError):

@@ -14,6 +14,7 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.history import History
+    from harness.proxy._fixtures_support import ToxiproxyEndpoint
     from harness.servers import NatsCluster, NatsServer, ServerConfig
 
 __all__ = [
@@ -21,9 +22,16 @@ __all__ = [
     "nats_history",
     "nats_server",
     "nats_server_factory",
+    "toxiproxy",
+    "toxiproxy_client",
 ]
 
 _BIN_HELP = "path to the nats-server binary (default: NATS_SERVER_BIN, the venv, then PATH)"
+_URL_HELP = (
+    "use this Toxiproxy-compatible API (for example a real toxiproxy-server) instead of "
+    "starting the harness's own proxy (default: env TOXIPROXY_URL)"
+)
+_SEED_HELP = "seed for the harness's proxy: same seed and traffic, same toxicity rolls and jitter"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nats-fault-harness", "NATS fault harness")
     group.addoption("--nats-server-bin", dest="nats_server_bin", default=None, help=_BIN_HELP)
     parser.addini("nats_server_bin", _BIN_HELP, default="")
+    group.addoption("--toxiproxy-url", dest="toxiproxy_url", default=None, help=_URL_HELP)
+    parser.addini("toxiproxy_url", _URL_HELP, default="")
+    group.addoption(
+        "--toxiproxy-seed", dest="toxiproxy_seed", type=int, default=None, help=_SEED_HELP
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -161,3 +174,49 @@ def nats_history() -> History:
     from harness.history import History
 
     return History()
+
+
+@pytest.fixture(scope="session")
+def _toxiproxy_session(pytestconfig: pytest.Config) -> Iterator[ToxiproxyEndpoint]:
+    from harness.proxy._fixtures_support import open_toxiproxy
+
+    url = pytestconfig.getoption("toxiproxy_url") or pytestconfig.getini("toxiproxy_url")
+    seed = pytestconfig.getoption("toxiproxy_seed")
+    with open_toxiproxy(url=str(url) if url else None, seed=seed) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def toxiproxy(_toxiproxy_session: ToxiproxyEndpoint) -> ToxiproxyEndpoint:
+    """A Toxiproxy-compatible API, emptied before each test.
+
+    By default the harness's own proxy, started once per session in its own process (so a
+    busy event loop in the code under test cannot distort injected latency). With
+    ``--toxiproxy-url``, ini ``toxiproxy_url`` or env ``TOXIPROXY_URL`` it is that server
+    instead (a real ``toxiproxy-server``); ``toxiproxy.has("events")`` tells which
+    extensions it offers. ``toxiproxy.url`` is the API; ``toxiproxy.client()`` returns an
+    async :class:`~harness.proxy.ToxiproxyClient`.
+    """
+    from harness.proxy._fixtures_support import reset_toxiproxy
+
+    reset_toxiproxy(_toxiproxy_session.url)
+    return _toxiproxy_session
+
+
+@pytest.fixture
+def toxiproxy_client(toxiproxy: ToxiproxyEndpoint) -> Iterator[Any]:
+    """A ``toxiproxy.Toxiproxy`` client of the PyPI ``toxiproxy-python`` package, pointed
+    at the session's proxy (its host and port are class attributes; they are restored
+    after the test)."""
+    try:
+        from toxiproxy import Toxiproxy
+        from toxiproxy.api import APIConsumer
+    except ImportError:  # pragma: no cover - depends on the environment
+        pytest.skip("toxiproxy-python is not installed (pip install toxiproxy-python)")
+    saved = (APIConsumer.host, APIConsumer.port)
+    client = Toxiproxy()
+    client.update_api_consumer(toxiproxy.host, toxiproxy.port)
+    try:
+        yield client
+    finally:
+        APIConsumer.host, APIConsumer.port = saved

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import harness
 import harness.errors
+import harness.proxy
 import harness.servers
+import harness.toxics
 
 
 def test_top_level_api() -> None:
@@ -28,3 +30,48 @@ def test_every_error_derives_from_the_root() -> None:
     for name in harness.errors.__all__:
         cls = getattr(harness.errors, name)
         assert issubclass(cls, harness.errors.NatsFaultError), name
+
+
+def test_proxy_api() -> None:
+    assert sorted(harness.proxy.__all__) == [
+        "EventsPage",
+        "ProxyInfo",
+        "ProxyInput",
+        "ProxyProcess",
+        "ProxyServer",
+        "ProxyStartError",
+        "ToxicInfo",
+        "ToxiproxyClient",
+        "load_config",
+        "serve",
+        "serve_forever",
+    ]
+    assert issubclass(harness.proxy.ProxyStartError, harness.errors.ProxyError)
+
+
+def test_toxics_api() -> None:
+    assert sorted(harness.toxics.__all__) == [
+        "AttributeToxic",
+        "Bandwidth",
+        "Chunk",
+        "InvalidAttribute",
+        "Latency",
+        "LimitData",
+        "Noop",
+        "ResetPeer",
+        "Slicer",
+        "SlowClose",
+        "TOXICS",
+        "Timeout",
+        "Toxic",
+        "ToxicIO",
+        "attr",
+    ]
+    assert issubclass(harness.toxics.InvalidAttribute, harness.errors.ConfigError)
+
+
+def test_importing_the_plugin_side_helpers_is_light() -> None:
+    """The fixture support module must not need a running loop or start anything."""
+    import harness.proxy._fixtures_support as support
+
+    assert support.TOXIPROXY_URL_ENV == "TOXIPROXY_URL"

@@ -1,0 +1,62 @@
+"""The Toxiproxy-compatible fault proxy: server, client, and child-process runner.
+
+The server speaks Toxiproxy 2.12's HTTP API (so ``toxiproxy-python``, the Node client and the
+Go client work against it) and adds extensions that a real Toxiproxy answers with 404, so
+the harness can feature-detect them:
+
+* **seed** (``--seed N``): the same seed and the same traffic give the same toxicity rolls
+  and jitter; without a seed one is chosen and reported. ``GET /extensions``.
+* **events**: ``GET /events?since=N`` - connections opened/closed (with byte counts),
+  toxics added/updated/removed, every toxicity roll, toxics firing (reset, timeout,
+  limit reached).
+* **connections**: ``GET /proxies/{proxy}/connections`` - live connections with bytes and
+  the toxics active on each.
+* **validation**: attribute values that make Toxiproxy hang or crash are refused with 400.
+
+Deliberate differences from Toxiproxy 2.12 (all listed here once):
+
+* 400 for negative attributes, ``bandwidth.rate < 1``, ``slicer.average_size < 1``,
+  ``slicer.size_variation > average_size``, toxicity outside [0, 1]; a failed toxic update
+  changes nothing (Go applies the valid fields before reporting the bad one).
+* ``/populate`` with an empty array answers ``{"proxies": []}``, not ``null``.
+* ``reset_peer`` sets ``SO_LINGER(0)`` when it fires, so it resets connections opened
+  before it was added and leaves alone connections where it rolled noop (issue #603);
+  cancelled after its first byte was dropped, it resets at once instead of blocking.
+* Toxicity is rolled when a toxic starts on a link (connection start, add, update of that
+  toxic), never when *other* toxics are added or removed.
+* Removing a ``timeout`` toxic closes only the connections where it was active.
+* A ``timeout`` toxic drops a peer's FIN but not the proxy's own teardown; when both peers
+  have sent FIN the connection is torn down; a graceful close that cannot flush in 10 s is
+  aborted. The upstream dial has a 10 s timeout and does not block other accepts.
+* ``slow_close`` cancelled during its wait forwards the EOF instead of swallowing it.
+* The API binds 127.0.0.1 (``localhost``: 127.0.0.1 and ::1); ``/metrics`` is not offered.
+* ``"stream": ""`` counts as omitted (``downstream``), as the Go client's ``omitempty`` does.
+* Go's JSON *syntax* error texts are approximated (``EOF``, ``unexpected EOF`` and
+  ``invalid character 'x' looking for beginning of value`` match; deeper errors differ).
+* A bad ``--config`` file stops the server (Toxiproxy logs it and serves without it).
+
+Byte-level fidelity kept on purpose: ``"Logger": {}`` in proxy objects (Toxiproxy >= 2.5
+leaks it), error bodies with a trailing newline and ``text/plain``, ``/version`` with a
+newline, 201/200/204 exactly as Toxiproxy answers.
+"""
+
+from harness.errors import ProxyStartError
+from harness.proxy._client import EventsPage, ProxyInfo, ToxicInfo, ToxiproxyClient
+from harness.proxy._collection import ProxyInput
+from harness.proxy._config import load_config
+from harness.proxy._process import ProxyProcess
+from harness.proxy._server import ProxyServer, serve, serve_forever
+
+__all__ = [
+    "EventsPage",
+    "ProxyInfo",
+    "ProxyInput",
+    "ProxyProcess",
+    "ProxyServer",
+    "ProxyStartError",
+    "ToxicInfo",
+    "ToxiproxyClient",
+    "load_config",
+    "serve",
+    "serve_forever",
+]

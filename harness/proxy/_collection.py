@@ -1,0 +1,189 @@
+"""The server's proxies by name: create, delete, populate, reset.
+
+``populate`` follows Toxiproxy 2.12: every entry is checked for ``name`` and ``upstream``
+first (nothing is created if one lacks them); then entries are applied in order, an
+existing proxy with the same name and an equivalent listen/upstream is kept untouched
+(toxics and enabled state included), a different one is stopped and replaced, and the first
+failure stops the loop, reporting what was already done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from harness.proxy._apierror import (
+    ApiError,
+    bad_request_body,
+    missing_field,
+    proxy_already_exists,
+    proxy_not_found,
+)
+from harness.proxy._json import decode_struct
+from harness.proxy._listen import resolve_string
+from harness.proxy._proxy import Proxy
+from harness.proxy._runtime import Runtime
+from harness.toxics._attrs import describe_json_value
+
+__all__ = ["ProxyCollection", "ProxyInput", "parse_populate", "parse_proxy_fields"]
+
+_PROXY_FIELDS = {"name": "string", "listen": "string", "upstream": "string", "enabled": "bool"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxyInput:
+    """A requested proxy: what ``POST /proxies`` and ``/populate`` entries carry."""
+
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool = True
+
+
+def parse_proxy_fields(body: object) -> dict[str, Any]:
+    """The proxy fields present in a body (Go decoding rules).
+
+    Raises:
+        ApiError: 400 ``bad request body: ...``.
+    """
+    return decode_struct(body, "Proxy", _PROXY_FIELDS)
+
+
+def parse_populate(body: object) -> list[ProxyInput]:
+    """Validate a populate body: a JSON array of proxies, each with name and upstream.
+
+    Raises:
+        ApiError: 400 for a bad body or ``missing required field: name at proxy N``
+            (N counted from 1).
+    """
+    if body is None:
+        return []
+    if not isinstance(body, list):
+        raise bad_request_body(
+            f"json: cannot unmarshal {describe_json_value(body).split(' ')[0]} into Go value "
+            "of type []toxiproxy.Proxy"
+        )
+    entries = [parse_proxy_fields(item) for item in body]
+    result = []
+    for number, fields in enumerate(entries, start=1):
+        if not fields.get("name"):
+            raise missing_field(f"name at proxy {number}")
+        if not fields.get("upstream"):
+            raise missing_field(f"upstream at proxy {number}")
+        result.append(
+            ProxyInput(
+                fields["name"], fields.get("listen", ""), fields["upstream"],
+                fields.get("enabled", True),
+            )
+        )
+    return result
+
+
+class ProxyCollection:
+    """All proxies of one server.
+
+    Attributes:
+        lock: serialises create, delete, populate and reset.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._proxies: dict[str, Proxy] = {}
+        self.lock = asyncio.Lock()
+
+    def names(self) -> list[str]:
+        """Proxy names in Go's map-marshalling order (sorted)."""
+        return sorted(self._proxies)
+
+    def get(self, name: str) -> Proxy:
+        """The proxy called ``name``.
+
+        Raises:
+            ApiError: 404 ``proxy not found``.
+        """
+        proxy = self._proxies.get(name)
+        if proxy is None:
+            raise proxy_not_found()
+        return proxy
+
+    async def add(self, spec: ProxyInput) -> Proxy:
+        """Create a proxy, started if ``spec.enabled``; nothing is added on failure.
+
+        Raises:
+            ApiError: 409 if the name exists, 500 if the listen address fails.
+        """
+        if spec.name in self._proxies:
+            raise proxy_already_exists()
+        return await self._create(spec)
+
+    async def remove(self, name: str) -> None:
+        """Stop a proxy (closing its connections) and delete it.
+
+        Raises:
+            ApiError: 404 ``proxy not found``.
+        """
+        proxy = self.get(name)
+        async with proxy.lock:
+            await proxy.stop()
+        if self._proxies.get(name) is proxy:
+            del self._proxies[name]
+            self.runtime.events.emit(
+                "proxy_deleted", proxy=name, listen=proxy.listen, upstream=proxy.upstream
+            )
+
+    async def populate(self, specs: list[ProxyInput]) -> tuple[list[Proxy], ApiError | None]:
+        """Apply populate entries in order; stop at the first failure.
+
+        Returns:
+            The proxies created or kept so far, and the error that stopped the loop.
+        """
+        done: list[Proxy] = []
+        for spec in specs:
+            try:
+                done.append(await self._add_or_replace(spec))
+            except ApiError as exc:
+                return done, exc
+        return done, None
+
+    async def _add_or_replace(self, spec: ProxyInput) -> Proxy:
+        existing = self._proxies.get(spec.name)
+        if existing is not None:
+            async with existing.lock:
+                same = (
+                    await resolve_string(spec.listen) == existing.listen
+                    and spec.upstream == existing.upstream
+                )
+                if same:
+                    return existing
+                await existing.stop()
+        return await self._create(spec)
+
+    async def _create(self, spec: ProxyInput) -> Proxy:
+        proxy = Proxy(self.runtime, spec.name, spec.listen, spec.upstream)
+        if spec.enabled:
+            await proxy.start(quiet=True)
+        self._proxies[spec.name] = proxy
+        self.runtime.events.emit(
+            "proxy_created", proxy=proxy.name, listen=proxy.listen, upstream=proxy.upstream,
+            enabled=proxy.enabled,
+        )
+        return proxy
+
+    async def reset(self) -> None:
+        """Enable every proxy and remove all toxics (proxies are kept).
+
+        Raises:
+            ApiError: 500 if a proxy cannot be bound again; later proxies are not reset.
+        """
+        for name in self.names():
+            proxy = self._proxies[name]
+            async with proxy.lock:
+                await proxy.start()
+                await proxy.reset_toxics()
+
+    async def close_all(self) -> None:
+        """Stop every proxy (server shutdown)."""
+        for proxy in list(self._proxies.values()):
+            async with proxy.lock:
+                await proxy.stop()

@@ -1,0 +1,197 @@
+"""A proxy: a listener, its live connections, and its toxics.
+
+Lifecycle as in Toxiproxy 2.12: starting binds ``listen`` and stores the bound address
+(``127.0.0.1:0`` becomes ``127.0.0.1:43127``, so a later re-enable binds the same port);
+stopping closes the listener (new connects are refused) and closes every live connection on
+both sides; toxics are kept. Toxic changes apply to live connections and return once every
+connection has them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from harness.proxy._apierror import ApiError
+from harness.proxy._connection import Connection
+from harness.proxy._listen import bind_listener, resolve_string
+from harness.proxy._runtime import Runtime
+from harness.proxy._side import Side
+from harness.proxy._toxic_spec import ToxicSpec
+
+__all__ = ["EMIT_LOGGER_KEY", "Proxy"]
+
+EMIT_LOGGER_KEY = True
+"""Toxiproxy >= 2.5 accidentally serialises its logger as ``"Logger": {}``; we do too."""
+
+_STOP_WAIT = 5.0
+
+
+class Proxy:
+    """One named proxy from ``listen`` to ``upstream``.
+
+    Attributes:
+        name: the proxy's name (cannot change).
+        listen: the listen address: as given while never started, the bound one after.
+        upstream: ``host:port`` dialled for every accepted client.
+        enabled: True while listening.
+        connections: live connections by id.
+        lock: serialises API operations on this proxy.
+    """
+
+    def __init__(self, runtime: Runtime, name: str, listen: str, upstream: str) -> None:
+        self.runtime = runtime
+        self.name = name
+        self.listen = listen
+        self.upstream = upstream
+        self.enabled = False
+        self.connections: dict[int, Connection] = {}
+        self.lock = asyncio.Lock()
+        self._toxics: list[ToxicSpec] = []
+        self._server: asyncio.AbstractServer | None = None
+        self._next_id = 0
+
+    # ------------------------------------------------------------------ views
+    def toxic_specs(self) -> list[ToxicSpec]:
+        """All toxics: upstream ones in insertion order, then downstream ones."""
+        return [t for t in self._toxics if t.direction == "upstream"] + [
+            t for t in self._toxics if t.direction == "downstream"
+        ]
+
+    def find_toxic(self, name: str) -> ToxicSpec | None:
+        """The toxic called ``name`` in either stream."""
+        return next((t for t in self._toxics if t.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """Toxiproxy's proxy object, keys in its order."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+        }
+        if EMIT_LOGGER_KEY:
+            data["Logger"] = {}
+        data["toxics"] = [t.to_json() for t in self.toxic_specs()]
+        return data
+
+    def _event(self, type_: str) -> None:
+        self.runtime.events.emit(
+            type_, proxy=self.name, listen=self.listen, upstream=self.upstream
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, *, quiet: bool = False) -> bool:
+        """Bind and start accepting; False if it was already started.
+
+        Args:
+            quiet: skip the ``proxy_enabled`` event (creation reports ``proxy_created``).
+
+        Raises:
+            ApiError: 500 with Go's text when the address is bad or the bind fails.
+        """
+        if self.enabled:
+            return False
+        sock, bound = await bind_listener(self.listen)
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(self._protocol, sock=sock, backlog=1024)
+        except OSError as exc:
+            sock.close()
+            raise ApiError(f"listen tcp {bound}: {exc.strerror or exc}", 500) from exc
+        self.listen = bound
+        self.enabled = True
+        if not quiet:
+            self._event("proxy_enabled")
+        return True
+
+    async def stop(self) -> None:
+        """Close the listener and every live connection (both sides); keep the toxics."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        conns = list(self.connections.values())
+        for conn in conns:
+            conn.abort("proxy_disabled")
+        if conns:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STOP_WAIT):
+                    for conn in conns:
+                        await conn.done.wait()
+        if server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await server.wait_closed()
+        self._event("proxy_disabled")
+
+    async def update(self, listen: str, upstream: str, enabled: bool) -> None:
+        """Apply a proxy update like Toxiproxy's ``Proxy.Update``.
+
+        A listen address that resolves to the stored one (``localhost:P`` vs
+        ``127.0.0.1:P``) is no change and keeps live connections; a changed listen or
+        upstream restarts the proxy.
+
+        Raises:
+            ApiError: 500 if the new listen does not resolve or cannot be bound.
+        """
+        resolved = await resolve_string(listen)
+        if resolved != self.listen or upstream != self.upstream:
+            await self.stop()
+            self.listen = listen
+            self.upstream = upstream
+        if enabled != self.enabled:
+            if enabled:
+                await self.start()
+            else:
+                await self.stop()
+
+    def _protocol(self) -> Side:
+        self._next_id += 1
+        return Connection(self, self._next_id).client_side
+
+    def connection_accepted(self, conn: Connection) -> None:
+        """Track a new connection (closed at once if the proxy stopped meanwhile)."""
+        self.connections[conn.id] = conn
+        if not self.enabled:
+            conn.abort("proxy_disabled")
+
+    def connection_closed(self, conn: Connection) -> None:
+        """Forget a connection whose sockets are both closed."""
+        self.connections.pop(conn.id, None)
+
+    def _wired(self) -> list[Connection]:
+        return [conn for conn in self.connections.values() if conn.wired]
+
+    # ------------------------------------------------------------------ toxics
+    async def add_toxic(self, spec: ToxicSpec) -> None:
+        """Add a toxic; every live connection gets it before this returns."""
+        self._toxics.append(spec)
+        for conn in self._wired():
+            conn.add_toxic(spec)
+        self.runtime.events.emit("toxic_added", proxy=self.name, toxic=spec.to_json())
+
+    async def update_toxic(self, spec: ToxicSpec) -> None:
+        """Replace a toxic's attributes/toxicity and restart it on live connections."""
+        index = next(i for i, t in enumerate(self._toxics) if t.name == spec.name)
+        self._toxics[index] = spec
+        async with asyncio.TaskGroup() as group:
+            for conn in self._wired():
+                group.create_task(conn.update_toxic(spec))
+        self.runtime.events.emit("toxic_updated", proxy=self.name, toxic=spec.to_json())
+
+    async def remove_toxic(self, spec: ToxicSpec) -> None:
+        """Remove a toxic from the proxy and from every live connection."""
+        self._toxics = [t for t in self._toxics if t.name != spec.name]
+        async with asyncio.TaskGroup() as group:
+            for conn in self._wired():
+                group.create_task(conn.remove_toxic(spec))
+        self.runtime.events.emit("toxic_removed", proxy=self.name, toxic=spec.to_json())
+
+    async def reset_toxics(self) -> None:
+        """Remove every toxic, upstream ones first."""
+        for spec in self.toxic_specs():
+            await self.remove_toxic(spec)

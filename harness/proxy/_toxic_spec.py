@@ -1,0 +1,121 @@
+"""A toxic as the API knows it: name, type, stream, toxicity and the toxic's attributes.
+
+Parsing follows Toxiproxy's ``AddToxicJson``/``UpdateToxicJson`` step by step, because the
+order decides which error a client sees: body -> stream -> default name -> type ->
+duplicate name -> attributes. Defaults: ``stream`` ``downstream``, ``toxicity`` 1, ``name``
+``<type>_<stream>`` built from the stream *as sent* (``UpStream`` stays ``UpStream``).
+Toxicity outside ``[0, 1]`` is refused (extension; Toxiproxy accepts it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from harness.proxy._apierror import (
+    bad_request_body,
+    invalid_stream,
+    invalid_toxic_type,
+    toxic_already_exists,
+)
+from harness.proxy._json import decode_struct, float32
+from harness.toxics import TOXICS, InvalidAttribute, Toxic
+
+__all__ = ["ToxicSpec", "parse_new_toxic", "parse_toxic_update"]
+
+_CREATE_FIELDS = {
+    "name": "string",
+    "type": "string",
+    "stream": "string",
+    "toxicity": "float32",
+    "attributes": "any",
+}
+_UPDATE_FIELDS = {"attributes": "any", "toxicity": "float32"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ToxicSpec:
+    """One toxic of a proxy.
+
+    Attributes:
+        name: unique across both streams of the proxy.
+        type: the wire type (``latency``).
+        stream: the stream string as the client sent it.
+        direction: ``upstream`` (client -> server) or ``downstream`` (server -> client).
+        toxicity: probability in [0, 1] that a connection direction gets the toxic.
+        toxic: the toxic with its attributes.
+    """
+
+    name: str
+    type: str
+    stream: str
+    direction: str
+    toxicity: float
+    toxic: Toxic
+
+    def to_json(self) -> dict[str, Any]:
+        """Toxiproxy's toxic object, keys in its order."""
+        return {
+            "attributes": self.toxic.attributes(),
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": float32(self.toxicity),
+        }
+
+
+def _toxicity(value: Any) -> float:
+    rounded = float(float32(float(value)))
+    if not 0.0 <= rounded <= 1.0:
+        raise bad_request_body(f"toxicity must be between 0 and 1, got {value}")
+    return rounded
+
+
+def _attributes(cls: type[Toxic], raw: object, base: Toxic | None) -> Toxic:
+    try:
+        return cls.from_attributes(raw, base)
+    except InvalidAttribute as exc:
+        raise bad_request_body(str(exc)) from exc
+
+
+def parse_new_toxic(body: object, exists: Callable[[str], bool]) -> ToxicSpec:
+    """Build a toxic from a create request body.
+
+    Args:
+        body: the decoded JSON body.
+        exists: tells whether a toxic name is taken on the proxy (either stream).
+
+    Raises:
+        ApiError: 400 (body, stream, type, attributes, toxicity) or 409 (name taken).
+    """
+    fields = decode_struct(body, "ToxicWrapper", _CREATE_FIELDS)
+    stream = fields.get("stream") or "downstream"  # "" as if omitted (the Go client omits it)
+    direction = stream.lower()
+    if direction not in ("upstream", "downstream"):
+        raise invalid_stream()
+    type_ = fields.get("type", "")
+    name = fields.get("name", "") or f"{type_}_{stream}"
+    cls = TOXICS.get(type_)
+    if cls is None:
+        raise invalid_toxic_type()
+    if exists(name):
+        raise toxic_already_exists()
+    toxic = _attributes(cls, fields.get("attributes"), None)
+    toxicity = _toxicity(fields.get("toxicity", 1.0))
+    return ToxicSpec(name, type_, stream, direction, toxicity, toxic)
+
+
+def parse_toxic_update(spec: ToxicSpec, body: object) -> ToxicSpec:
+    """Apply an update body: attributes merge, omitted toxicity keeps its value.
+
+    Unlike Toxiproxy, a body with one bad attribute changes nothing (Go's decoder applies
+    the good fields before reporting the bad one).
+
+    Raises:
+        ApiError: 400 for a bad body, attribute or toxicity.
+    """
+    fields = decode_struct(body, "ToxicWrapper", _UPDATE_FIELDS)
+    toxic = _attributes(type(spec.toxic), fields.get("attributes"), spec.toxic)
+    toxicity = _toxicity(fields["toxicity"]) if "toxicity" in fields else spec.toxicity
+    return dataclasses.replace(spec, toxic=toxic, toxicity=toxicity)

@@ -1,0 +1,52 @@
+"""Toxics: one module per toxic type, one shared :class:`Toxic` protocol, an explicit registry.
+
+Every Toxiproxy 2.12 toxic with its exact attribute names and units:
+
+========== ============================================ ===========================
+type       attributes                                   units
+========== ============================================ ===========================
+noop       (none)
+latency    ``latency``, ``jitter``                      ms
+bandwidth  ``rate``                                     KB/s, KB = 1000 bytes
+slow_close ``delay``                                    ms
+timeout    ``timeout``                                  ms (0 = never close)
+reset_peer ``timeout``                                  ms
+slicer     ``average_size``, ``size_variation``,        bytes, bytes, **microseconds**
+           ``delay``
+limit_data ``bytes``                                    bytes
+========== ============================================ ===========================
+
+The contract a toxic keeps is in :mod:`harness.toxics._base`. Attribute values are checked
+(extension): negative numbers, ``bandwidth.rate < 1``, ``slicer.average_size < 1`` and
+``slicer.size_variation > average_size`` raise :class:`InvalidAttribute`.
+"""
+
+from harness.toxics._attrs import AttributeToxic, InvalidAttribute, attr
+from harness.toxics._bandwidth import Bandwidth
+from harness.toxics._base import Chunk, Toxic, ToxicIO
+from harness.toxics._latency import Latency
+from harness.toxics._limit_data import LimitData
+from harness.toxics._noop import Noop
+from harness.toxics._registry import TOXICS
+from harness.toxics._reset_peer import ResetPeer
+from harness.toxics._slicer import Slicer
+from harness.toxics._slow_close import SlowClose
+from harness.toxics._timeout import Timeout
+
+__all__ = [
+    "TOXICS",
+    "AttributeToxic",
+    "Bandwidth",
+    "Chunk",
+    "InvalidAttribute",
+    "Latency",
+    "LimitData",
+    "Noop",
+    "ResetPeer",
+    "Slicer",
+    "SlowClose",
+    "Timeout",
+    "Toxic",
+    "ToxicIO",
+    "attr",
+]

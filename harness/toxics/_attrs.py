@@ -1,0 +1,133 @@
+"""Decoding and validating toxic ``attributes`` the way Toxiproxy's JSON decoder does, plus ranges.
+
+Type errors use Go's ``encoding/json`` wording (``json: cannot unmarshal string into Go
+struct field LatencyToxic.attributes.latency of type int64``) so clients that match on it
+keep working. Range checks are an extension: Toxiproxy accepts negative values and some
+that hang or crash it (``bandwidth.rate`` 0 or below, ``slicer.average_size`` 0); here they
+are refused with a message naming the field and the value.
+
+Keys match case-insensitively and unknown keys are ignored, as in Go; ``null`` leaves a
+value unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from harness.errors import ConfigError
+
+__all__ = ["AttributeToxic", "InvalidAttribute", "attr", "describe_json_value"]
+
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+
+
+class InvalidAttribute(ConfigError):
+    """A toxic attribute has the wrong JSON type or is out of range.
+
+    Attributes:
+        where: ``attributes.<name>`` (or ``attributes``).
+        value: the offending value.
+    """
+
+
+def attr(*, minimum: int = 0, unit: str = "", go_type: str = "int64") -> Any:
+    """A dataclass field for an integer attribute (default 0, like Go's zero value).
+
+    Args:
+        minimum: the smallest accepted value (the range check is a harness extension).
+        unit: the unit, for error messages and docs ("ms", "us", "bytes", "KB/s").
+        go_type: the Go field type, for Go-worded type errors.
+    """
+    return dataclasses.field(
+        default=0, metadata={"minimum": minimum, "unit": unit, "go_type": go_type}
+    )
+
+
+def describe_json_value(value: object) -> str:
+    """How Go's decoder names a JSON value in a type error ("string", "number 1.5"...)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return f"number {getattr(value, 'text', value)!s}"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+class AttributeToxic:
+    """Shared implementation of ``from_attributes``/``attributes``/``new_state``.
+
+    A toxic is a frozen dataclass deriving from this class, whose fields are made with
+    :func:`attr`. Cross-field rules go in :meth:`check`.
+    """
+
+    type_name: ClassVar[str] = ""
+    go_struct: ClassVar[str] = ""
+    passthrough: ClassVar[bool] = False
+    closes_on_remove: ClassVar[bool] = False
+
+    @classmethod
+    def from_attributes(cls, raw: object, base: Self | None = None) -> Self:
+        """Build from a JSON ``attributes`` value merged over ``base`` (defaults: zeros).
+
+        Raises:
+            InvalidAttribute: wrong JSON type (Go wording) or out of range.
+        """
+        values: dict[str, int] = dict(base.attributes()) if base is not None else {}
+        if raw is not None and not isinstance(raw, Mapping):
+            raise InvalidAttribute(
+                f"json: cannot unmarshal {describe_json_value(raw).split(' ')[0]} into Go "
+                f"struct field .attributes of type toxics.{cls.go_struct}",
+                where="attributes",
+                value=raw,
+            )
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        for key, value in (raw or {}).items():
+            field = fields.get(str(key).lower())
+            if field is None or value is None:
+                continue
+            go_type = field.metadata["go_type"]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not _INT64_MIN <= value <= _INT64_MAX
+            ):
+                raise InvalidAttribute(
+                    f"json: cannot unmarshal {describe_json_value(value)} into Go struct "
+                    f"field {cls.go_struct}.attributes.{field.name} of type {go_type}",
+                    where=f"attributes.{field.name}",
+                    value=value,
+                )
+            values[field.name] = int(value)
+        for name, field in fields.items():
+            value = values.get(name, 0)
+            minimum = field.metadata["minimum"]
+            if value < minimum:
+                unit = field.metadata["unit"]
+                raise InvalidAttribute(
+                    f"invalid {cls.type_name} toxic: attribute {name}"
+                    f"{f' ({unit})' if unit else ''} must be >= {minimum}, got {value}",
+                    where=f"attributes.{name}",
+                    value=value,
+                )
+        toxic = cls(**values)
+        toxic.check()
+        return toxic
+
+    def check(self) -> None:
+        """Cross-field validation; raise :class:`InvalidAttribute` (default: nothing)."""
+
+    def attributes(self) -> dict[str, int]:
+        """The JSON ``attributes`` object in field order (Toxiproxy's order)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    def new_state(self) -> object | None:
+        """No per-link state by default."""
+        return None

@@ -1,0 +1,67 @@
+"""The seed extension: same seed and same traffic give the same rolls and jitter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from harness.proxy import ProxyServer, ToxiproxyClient
+from harness.proxy._testing import Upstream
+
+
+async def _rolls(seed: int | None, upstream: Upstream, connections: int = 24) -> list[bool]:
+    """Toxicity draws of a 0.5 toxic over ``connections`` connections, in order."""
+    async with ProxyServer(seed=seed) as srv, ToxiproxyClient(srv.url) as api:
+        proxy = await api.create_proxy("p", upstream.addr)
+        await api.add_toxic("p", "latency", name="half", toxicity=0.5,
+                            attributes={"latency": 0})
+        for _ in range(connections):
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(b"x")
+            await reader.readexactly(1)
+            writer.close()
+        events = (await api.events()).events
+    rolls = [e for e in events if e["type"] == "toxic_rolled"]
+    assert [e["connection"] for e in rolls] == list(range(1, connections + 1))
+    return [e["active"] for e in rolls]
+
+
+async def _jitter(seed: int, upstream: Upstream, messages: int = 8) -> list[float]:
+    """Round-trip times (s) of small echoes through latency 100 +- 100 ms downstream."""
+    async with ProxyServer(seed=seed) as srv, ToxiproxyClient(srv.url) as api:
+        proxy = await api.create_proxy("p", upstream.addr)
+        await api.add_toxic("p", "latency", attributes={"latency": 100, "jitter": 100})
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        times = []
+        for _ in range(messages):
+            start = time.monotonic()
+            writer.write(b"j")
+            await reader.readexactly(1)
+            times.append(time.monotonic() - start)
+        writer.close()
+    return times
+
+
+@pytest.mark.asyncio
+async def test_same_seed_same_toxicity_rolls(upstream: Upstream) -> None:
+    first = await _rolls(7, upstream)
+    second = await _rolls(7, upstream)
+    assert first == second
+    assert 0 < sum(first) < len(first), "a 0.5 toxicity should both fire and not fire"
+
+
+@pytest.mark.asyncio
+async def test_different_seeds_differ(upstream: Upstream) -> None:
+    assert await _rolls(7, upstream) != await _rolls(8, upstream)
+
+
+@pytest.mark.asyncio
+async def test_same_seed_same_jitter_sequence(upstream: Upstream) -> None:
+    first = await _jitter(99, upstream)
+    second = await _jitter(99, upstream)
+    spread = max(first) - min(first)
+    assert spread > 0.05, f"jitter of +-100 ms should vary the delay, got {first}"
+    for a, b in zip(first, second, strict=True):
+        assert abs(a - b) < 0.025, (first, second)
