@@ -47,7 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Kill servers left behind by earlier runs whose pytest process died."""
+    """Declare the markers; kill servers left behind by earlier runs whose pytest died."""
+    config.addinivalue_line(
+        "markers",
+        "proxy_extension(*names): the test needs these extensions of the harness's proxy; "
+        "it is skipped, with the reason, against a proxy (a real Toxiproxy) that lacks them",
+    )
     if not hasattr(config, "workerinput"):  # the xdist controller or a plain run
         from harness import _proc
 
@@ -187,18 +192,28 @@ def _toxiproxy_session(pytestconfig: pytest.Config) -> Iterator[ToxiproxyEndpoin
 
 
 @pytest.fixture
-def toxiproxy(_toxiproxy_session: ToxiproxyEndpoint) -> ToxiproxyEndpoint:
+def toxiproxy(
+    request: pytest.FixtureRequest, _toxiproxy_session: ToxiproxyEndpoint
+) -> ToxiproxyEndpoint:
     """A Toxiproxy-compatible API, emptied before each test.
 
     By default the harness's own proxy, started once per session in its own process (so a
     busy event loop in the code under test cannot distort injected latency). With
     ``--toxiproxy-url``, ini ``toxiproxy_url`` or env ``TOXIPROXY_URL`` it is that server
     instead (a real ``toxiproxy-server``); ``toxiproxy.has("events")`` tells which
-    extensions it offers. ``toxiproxy.url`` is the API; ``toxiproxy.client()`` returns an
-    async :class:`~harness.proxy.ToxiproxyClient`.
+    extensions it offers, and ``@pytest.mark.proxy_extension("events")`` skips a test, with
+    the reason, where they are missing. ``toxiproxy.url`` is the API;
+    ``toxiproxy.client()`` returns an async :class:`~harness.proxy.ToxiproxyClient`.
     """
     from harness.proxy._fixtures_support import reset_toxiproxy
 
+    for marker in request.node.iter_markers("proxy_extension"):
+        missing = [name for name in marker.args if not _toxiproxy_session.has(name)]
+        if missing:
+            pytest.skip(
+                f"the proxy at {_toxiproxy_session.url} lacks extension(s) "
+                f"{', '.join(missing)} (a real Toxiproxy has none of the harness's extensions)"
+            )
     reset_toxiproxy(_toxiproxy_session.url)
     return _toxiproxy_session
 

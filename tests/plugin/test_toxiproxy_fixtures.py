@@ -114,3 +114,22 @@ def test_cli_toxiproxy_runs_stand_alone(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_missing_extension_skips_with_a_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.proxy_extension("events", "teleport")
+        def test_needs_teleport(toxiproxy):
+            raise AssertionError("must not run")
+
+        @pytest.mark.proxy_extension("events", "seed")
+        def test_has_them(toxiproxy):
+            assert toxiproxy.has("events")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*lacks extension(s) teleport (a real Toxiproxy*"])
