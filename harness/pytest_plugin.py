@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from harness.faults import FaultLog, Link, LinkFactory, Pool, ServerFaults
     from harness.history import History
     from harness.proxy._fixtures_support import ToxiproxyEndpoint
     from harness.servers import NatsCluster, NatsServer, ServerConfig
 
 __all__ = [
+    "fault_log",
     "nats_cluster_factory",
+    "nats_link",
+    "nats_link_factory",
+    "nats_pool",
+    "nats_pool_factory",
+    "server_faults",
     "nats_history",
     "nats_server",
     "nats_server_factory",
@@ -235,3 +242,75 @@ def toxiproxy_client(toxiproxy: ToxiproxyEndpoint) -> Iterator[Any]:
         yield client
     finally:
         APIConsumer.host, APIConsumer.port = saved
+
+
+@pytest.fixture
+def fault_log(nats_history: History) -> Iterator[FaultLog]:
+    """Where the test's faults journal themselves (into ``nats_history``).
+
+    At teardown every fault still applied is healed, so no test leaves one behind for the
+    next; an error while healing fails the test.
+    """
+    from harness.faults import FaultLog
+
+    log = FaultLog(nats_history)
+    yield log
+    errors = log.heal_all()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def nats_link_factory(toxiproxy: ToxiproxyEndpoint, fault_log: FaultLog) -> Iterator[LinkFactory]:
+    """Put servers behind proxies: ``nats_link_factory.link(server)`` returns a
+    :class:`~harness.faults.Link`; ``.pool(server, size)`` a :class:`~harness.faults.Pool`.
+    The proxy's events are copied into ``nats_history`` at teardown (or on
+    ``pull_events()``); every proxy it made is deleted."""
+    from harness.faults import LinkFactory
+    from harness.proxy import SyncToxiproxyClient
+
+    extensions = frozenset((toxiproxy.extensions or {}).get("extensions", ()))
+    with SyncToxiproxyClient(toxiproxy.url) as api:
+        factory = LinkFactory(api, fault_log, extensions)
+        try:
+            yield factory
+        finally:
+            fault_log.heal_all()
+            factory.pull_events()
+            factory.close()
+
+
+@pytest.fixture
+def nats_link(nats_server: NatsServer, nats_link_factory: LinkFactory) -> Link:
+    """The shared ``nats_server`` behind a fresh proxy; connect clients to ``nats_link.url``."""
+    return nats_link_factory.link(nats_server)
+
+
+@pytest.fixture
+def nats_pool_factory(
+    nats_server: NatsServer, nats_link_factory: LinkFactory
+) -> Callable[..., Pool]:
+    """``nats_pool_factory(size=3, server=None, name="pool")``: a server (default the shared
+    one) fronted by ``size`` addressable members; see :class:`~harness.faults.Pool`."""
+
+    def factory(size: int = 3, server: NatsServer | None = None, name: str = "pool") -> Pool:
+        return nats_link_factory.pool(server or nats_server, size, name=name)
+
+    return factory
+
+
+@pytest.fixture
+def nats_pool(nats_pool_factory: Callable[..., Pool]) -> Pool:
+    """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``)."""
+    return nats_pool_factory(3)
+
+
+@pytest.fixture
+def server_faults(fault_log: FaultLog) -> Callable[[NatsServer], ServerFaults]:
+    """``server_faults(server).kill()`` and friends, journaled to ``nats_history``."""
+    from harness.faults import ServerFaults
+
+    def make(server: NatsServer) -> ServerFaults:
+        return ServerFaults(server, fault_log)
+
+    return make

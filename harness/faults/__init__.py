@@ -1,6 +1,20 @@
-"""The fault API tests use: every fault is a context manager that heals and journals itself."""
+"""The fault API tests use: every fault is a context manager that heals and journals itself.
+
+- :class:`Link`: a server behind one proxy: ``latency``, ``bandwidth``, ``blackhole``,
+  ``drop``, ``reset``, ``reset_peer``, ``down``, ``slow_close``, ``slice``, ``limit_data``,
+  and NATS-frame faults (``frames``).
+- :class:`Pool`: one server behind N addressable members: ``break_members``,
+  ``break_by_name``.
+- :class:`ServerFaults`: ``kill``, ``stop``, ``pause``, ``lame_duck``, ``restart``.
+- :class:`Fault`: what every method returns; ``with``, ``async with``, or call it and
+  ``heal()`` later. :class:`FaultLog` journals to a :class:`~harness.history.History` and
+  heals whatever a test left behind.
+"""
 
 from harness.faults._base import Fault, FaultLog
+from harness.faults._factory import LinkFactory
+from harness.faults._link import BLACKHOLE_MS, Link
+from harness.faults._pool import Pool
 from harness.faults._server import ServerFaults
 
-__all__ = ["Fault", "FaultLog", "ServerFaults"]
+__all__ = ["BLACKHOLE_MS", "Fault", "FaultLog", "Link", "LinkFactory", "Pool", "ServerFaults"]

@@ -27,7 +27,7 @@ class FaultLog:
     """Where faults journal themselves, and the registry of faults not yet healed."""
 
     def __init__(self, history: History | None = None) -> None:
-        self.history = history or History()
+        self.history = history if history is not None else History()
         self._active: list[Fault] = []
         self._lock = threading.Lock()
 

@@ -9,9 +9,18 @@ the harness can feature-detect them:
 * **events**: ``GET /events?since=N`` - connections opened/closed (with byte counts),
   toxics added/updated/removed, every toxicity roll, toxics firing (reset, timeout,
   limit reached).
-* **connections**: ``GET /proxies/{proxy}/connections`` - live connections with bytes and
-  the toxics active on each.
+* **connections**: ``GET /proxies/{proxy}/connections`` - live connections with bytes, the
+  toxics active on each, and their NATS ``connect_name`` and ``kind`` once known.
 * **validation**: attribute values that make Toxiproxy hang or crash are refused with 400.
+* **nats**: the ``nats`` toxic acts on whole NATS protocol frames (drop, delay, hold,
+  duplicate, close) by verb, subject pattern and count (:mod:`harness.toxics._nats`).
+* **connect_name**: ``attributes.connect_name`` on any toxic targets it at connections whose
+  NATS ``CONNECT`` name matches a glob (route connections carry the dialling server's id).
+* **connection_reset**: ``POST /proxies/{proxy}/connections/reset`` closes chosen live
+  connections now, with RST or FIN.
+
+Clients: :class:`ToxiproxyClient` (async) and :class:`SyncToxiproxyClient` (blocking, one
+keep-alive connection) have the same methods and raise the same exceptions.
 
 Deliberate differences from Toxiproxy 2.12 (all listed here once):
 
@@ -46,6 +55,7 @@ from harness.proxy._collection import ProxyInput
 from harness.proxy._config import load_config
 from harness.proxy._process import ProxyProcess
 from harness.proxy._server import ProxyServer, serve, serve_forever
+from harness.proxy._sync_client import SyncToxiproxyClient
 
 __all__ = [
     "EventsPage",
@@ -54,6 +64,7 @@ __all__ = [
     "ProxyProcess",
     "ProxyServer",
     "ProxyStartError",
+    "SyncToxiproxyClient",
     "ToxicInfo",
     "ToxiproxyClient",
     "load_config",

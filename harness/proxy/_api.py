@@ -10,11 +10,17 @@ bounded by a timeout (25 s -> 503, Go's ``http.TimeoutHandler``). Errors are
 
 Extensions, on paths a real Toxiproxy answers 404 (so a client can feature-detect):
 
-* ``GET /extensions`` -> ``{"extensions": ["seed", "events", "connections", "validation"],
-  "seed": N, "seeded": bool, "version": V}``
+* ``GET /extensions`` -> ``{"extensions": [...], "seed": N, "seeded": bool, "version": V}``
+  listing :data:`EXTENSIONS`.
 * ``GET /events?since=N[&limit=L][&wait=MS]`` -> ``{"events": [...], "next": M,
   "dropped": K}``; ``wait`` long-polls up to 10 000 ms for a new event.
-* ``GET /proxies/{proxy}/connections`` -> the live connections of a proxy.
+* ``GET /proxies/{proxy}/connections`` -> the live connections of a proxy (with their NATS
+  ``connect_name`` and ``kind`` once known).
+* ``POST /proxies/{proxy}/connections/reset`` with ``{"connect_name": glob, "ids": [..],
+  "mode": "rst" | "fin"}`` (all optional; default every connection, ``rst``) -> ``{"closed":
+  [ids]}``: closes the matching live connections now, both sides, with a TCP RST
+  (``SO_LINGER`` 0) or a FIN; answers once they are gone (or after 2 s).
+* the ``nats`` toxic type and the ``connect_name`` attribute of every toxic (no route).
 """
 
 from __future__ import annotations
@@ -38,12 +44,21 @@ from harness.proxy._collection import (
 )
 from harness.proxy._json import dumps, loads_first
 from harness.proxy._proxy import Proxy
+from harness.proxy._resets import parse_reset, reset_connections
 from harness.proxy._runtime import Runtime
 from harness.proxy._toxic_spec import ToxicSpec, parse_new_toxic, parse_toxic_update
 
 __all__ = ["EXTENSIONS", "build_app"]
 
-EXTENSIONS = ("seed", "events", "connections", "validation")
+EXTENSIONS = (
+    "seed",
+    "events",
+    "connections",
+    "validation",
+    "nats",
+    "connect_name",
+    "connection_reset",
+)
 _log = logging.getLogger("harness.proxy")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TIMEOUT_BODY = b"<html><head><title>Timeout</title></head><body><h1>Timeout</h1></body></html>"
@@ -55,7 +70,8 @@ _B32 = "0123456789abcdefghijklmnopqrstuv"
 def _request_id() -> str:
     """A 20-character id shaped like the xid that Toxiproxy's middleware uses."""
     raw = (
-        int(time.time()).to_bytes(4, "big") + os.urandom(5)
+        int(time.time()).to_bytes(4, "big")
+        + os.urandom(5)
         + (next(_ids) & 0xFFFFFF).to_bytes(3, "big")
     )
     value = int.from_bytes(raw, "big")
@@ -69,14 +85,16 @@ def _json(data: object, status: int = 200) -> web.Response:
 def _error(exc: ApiError) -> web.Response:
     body = dumps({"error": exc.message, "status": exc.status}) + b"\n"
     return web.Response(
-        body=body, status=exc.status,
+        body=body,
+        status=exc.status,
         headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
     )
 
 
 def _text(text: str, status: int) -> web.Response:
     return web.Response(
-        body=text.encode(), status=status,
+        body=text.encode(),
+        status=status,
         headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
     )
 
@@ -117,7 +135,9 @@ class _Api:
         if not fields.get("upstream"):
             raise missing_field("upstream")
         spec = ProxyInput(
-            fields["name"], fields.get("listen", ""), fields["upstream"],
+            fields["name"],
+            fields.get("listen", ""),
+            fields["upstream"],
             fields.get("enabled", True),
         )
         async with self.proxies.lock:
@@ -210,10 +230,14 @@ class _Api:
     # ------------------------------------------------------------------ extensions
     async def extensions(self, request: web.Request) -> web.Response:
         seeds = self.runtime.seeds
-        return _json({
-            "extensions": list(EXTENSIONS), "seed": seeds.seed, "seeded": seeds.explicit,
-            "version": self.version,
-        })
+        return _json(
+            {
+                "extensions": list(EXTENSIONS),
+                "seed": seeds.seed,
+                "seeded": seeds.explicit,
+                "version": self.version,
+            }
+        )
 
     async def events(self, request: web.Request) -> web.Response:
         since = _int_param(request, "since", 0)
@@ -226,6 +250,14 @@ class _Api:
     async def connections(self, request: web.Request) -> web.Response:
         proxy = self.proxies.get(request.match_info["proxy"])
         return _json([proxy.connections[i].to_json() for i in sorted(proxy.connections)])
+
+    async def connections_reset(self, request: web.Request) -> web.Response:
+        proxy = self.proxies.get(request.match_info["proxy"])
+        raw = await request.read()
+        selection = parse_reset(loads_first(raw) if raw.strip() else None)
+        async with proxy.lock:
+            closed = await reset_connections(proxy, selection)
+        return _json({"closed": closed})
 
 
 def _middleware(handler_timeout: float) -> Any:
@@ -248,7 +280,8 @@ def _middleware(handler_timeout: float) -> Any:
                 response = _error(exc)
             except TimeoutError:
                 response = web.Response(
-                    body=_TIMEOUT_BODY, status=503,
+                    body=_TIMEOUT_BODY,
+                    status=503,
                     headers={"Content-Type": "text/html; charset=utf-8"},
                 )
             except Exception as exc:
@@ -292,6 +325,7 @@ def build_app(
         ("GET", "/extensions", api.extensions),
         ("GET", "/events", api.events),
         ("GET", "/proxies/{proxy}/connections", api.connections),
+        ("POST", "/proxies/{proxy}/connections/reset", api.connections_reset),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

@@ -10,6 +10,12 @@ what its toxics still hold. Two additions: when *both* peers have sent EOF, a fo
 is pushed through both directions (so a ``timeout`` toxic that swallowed a FIN cannot keep
 a dead connection open), and a graceful close that cannot flush within
 ``Runtime.close_grace`` seconds is aborted.
+
+Identification (extension): the client's first bytes pass a
+:class:`~harness.proxy._identify.ConnectSniffer`, which reports the NATS ``CONNECT`` name
+and kind (``client``/``route``/``gateway``) to :meth:`Connection.identified`; toxics
+targeted with ``connect_name`` start then. Both show in the connection listing, in a
+``connection_identified`` event and in ``connection_closed``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from harness.proxy._identify import ConnectSniffer
 from harness.proxy._link import Link
 from harness.proxy._listen import format_addr, split_host_port
 from harness.proxy._runtime import Runtime
@@ -51,6 +58,8 @@ class Connection:
         client: ``ip:port`` of the client.
         links: ``{"upstream": Link, "downstream": Link}`` once the upstream is connected.
         opened_at: ``time.monotonic()`` at accept; ``opened_at_wall`` is ``time.time()``.
+        connect_name: the NATS ``CONNECT`` name once seen (``""`` if it has none), else None.
+        kind: ``client``, ``route`` or ``gateway`` once the ``CONNECT`` was seen, else None.
     """
 
     def __init__(self, proxy: Proxy, conn_id: int) -> None:
@@ -66,6 +75,8 @@ class Connection:
         self.opened_at = time.monotonic()
         self.opened_at_wall = time.time()
         self.reason = ""
+        self.connect_name: str | None = None
+        self.kind: str | None = None
         self.done = asyncio.Event()
         self._dial_task: asyncio.Task[None] | None = None
         self._dialling = False
@@ -115,8 +126,11 @@ class Connection:
         except Exception as exc:  # OSError, TimeoutError, AddressError or a surprise
             self.note_reason("dial_failed")
             self.runtime.events.emit(
-                "connection_failed", proxy=self.proxy_name, connection=self.id,
-                client=self.client, upstream=self.upstream_addr,
+                "connection_failed",
+                proxy=self.proxy_name,
+                connection=self.id,
+                client=self.client,
+                upstream=self.upstream_addr,
                 error=_dial_error(self.upstream_addr, exc),
             )
             return None
@@ -127,25 +141,45 @@ class Connection:
         up = Link(self, "upstream", client, upstream)
         down = Link(self, "downstream", upstream, client)
         self.links = {"upstream": up, "downstream": down}
-        client.out_link, client.in_link = up, down
+        client.out_link, client.in_link = ConnectSniffer(self, client, up), down
         upstream.out_link, upstream.in_link = down, up
         self.runtime.events.emit(
-            "connection_opened", proxy=self.proxy_name, connection=self.id, client=self.client,
+            "connection_opened",
+            proxy=self.proxy_name,
+            connection=self.id,
+            client=self.client,
             upstream=self.upstream_addr,
         )
         for spec in self.proxy.toxic_specs():
             self.links[spec.direction].add_stage(spec)
         # Bytes (or a FIN) that arrived before the links existed: the client's while we
         # dialled, the upstream's (a server greeting such as NATS INFO) before this call.
-        for side, link in ((client, up), (upstream, down)):
+        for side in (client, upstream):
+            reader = side.out_link
+            assert reader is not None
             for data in side.pending:
-                link.feed(data)
+                reader.feed(data)
             side.pending.clear()
             if side.eof:
-                link.feed_eof(forced=False)
+                reader.feed_eof(forced=False)
             side.set_reading(True)
         up.update_reading()
         down.update_reading()
+
+    def identified(self, name: str, kind: str) -> None:
+        """The client's ``CONNECT`` was seen: record it and start toxics targeted at it."""
+        self.connect_name = name
+        self.kind = kind
+        self.runtime.events.emit(
+            "connection_identified",
+            proxy=self.proxy_name,
+            connection=self.id,
+            client=self.client,
+            connect_name=name,
+            kind=kind,
+        )
+        for link in self.links.values():
+            link.retarget()
 
     @property
     def wired(self) -> bool:
@@ -234,8 +268,17 @@ class Connection:
     def reset(self) -> None:
         """TCP RST on both sockets: SO_LINGER(0) set now, then close."""
         self.note_reason("reset")
+        if self._dial_task is not None and not self._dial_task.done():
+            self._dial_task.cancel()
         for side in self._sides():
             side.close(linger_zero=True)
+
+    def close(self) -> None:
+        """FIN on both sockets now, after flushing what is queued to them (bounded)."""
+        if self._dial_task is not None and not self._dial_task.done():
+            self._dial_task.cancel()
+        for side in self._sides():
+            self._close_side(side)
 
     def _teardown(self) -> None:
         if self.done.is_set():
@@ -248,10 +291,17 @@ class Connection:
         if self.links:
             up, down = self.links["upstream"], self.links["downstream"]
             self.runtime.events.emit(
-                "connection_closed", proxy=self.proxy_name, connection=self.id,
-                client=self.client, reason=self.reason or "closed",
-                bytes_up=up.bytes_in, bytes_down=down.bytes_in,
-                bytes_up_sent=up.bytes_out, bytes_down_sent=down.bytes_out,
+                "connection_closed",
+                proxy=self.proxy_name,
+                connection=self.id,
+                client=self.client,
+                reason=self.reason or "closed",
+                connect_name=self.connect_name,
+                kind=self.kind,
+                bytes_up=up.bytes_in,
+                bytes_down=down.bytes_in,
+                bytes_up_sent=up.bytes_out,
+                bytes_down_sent=down.bytes_out,
             )
         self.done.set()
 
@@ -263,6 +313,8 @@ class Connection:
             "client": self.client,
             "upstream": self.upstream_addr,
             "connected": self.wired,
+            "connect_name": self.connect_name,
+            "kind": self.kind,
             "bytes_up": up.bytes_in if up else 0,
             "bytes_down": down.bytes_in if down else 0,
             "bytes_up_sent": up.bytes_out if up else 0,

@@ -10,9 +10,16 @@ of the proxy process), ``wall`` (``time.time()``) and type-specific fields. Type
 ``connection_failed``
     ``proxy``, ``connection``, ``client``, ``upstream``, ``error``: the upstream dial failed,
     the client was accepted then closed (Toxiproxy's behaviour).
+``connection_identified``
+    ``proxy``, ``connection``, ``client``, ``connect_name``, ``kind``: the client's NATS
+    ``CONNECT`` was seen (``kind``: ``client``, ``route`` or ``gateway``).
 ``connection_closed``
-    ``proxy``, ``connection``, ``client``, ``reason``, ``bytes_up``/``bytes_down`` (received
-    from the client / the server) and ``bytes_up_sent``/``bytes_down_sent`` (forwarded).
+    ``proxy``, ``connection``, ``client``, ``reason``, ``connect_name`` and ``kind`` (``null``
+    if never identified), ``bytes_up``/``bytes_down`` (received from the client / the
+    server) and ``bytes_up_sent``/``bytes_down_sent`` (forwarded).
+``connections_reset``
+    ``proxy``, ``mode`` (``rst``/``fin``), ``connections`` (ids), ``connect_name``: the
+    ``/connections/reset`` endpoint closed these.
 ``toxic_added``, ``toxic_updated``, ``toxic_removed``
     ``proxy``, ``toxic`` (the toxic's JSON object).
 ``toxic_rolled``
@@ -21,7 +28,10 @@ of the proxy process), ``wall`` (``time.time()``) and type-specific fields. Type
     connection, and when it is updated). ``active: false`` means the toxic acts as noop there.
 ``toxic_fired``
     ``proxy``, ``connection``, ``toxic``, ``toxic_type``, ``stream``, ``effect``
-    (``reset``, ``timeout``, ``limit_reached``, ``slow_close``) and effect details.
+    (``reset``, ``timeout``, ``limit_reached``, ``slow_close``) and effect details. The
+    ``nats`` toxic reports one event per frame acted on (effect ``drop``, ``delay``,
+    ``hold``, ``duplicate`` or ``close``, with ``verb``, ``subject``, ``count``, ``action``),
+    plus ``resync`` (``skipped_bytes``) and ``protocol_error`` (``error``, ``line``).
 
 ``GET /events?since=N`` returns the events after ``N`` (``{"events": [...], "next": M,
 "dropped": K}``; pass ``M`` next time; ``K`` counts events that fell out of the ring).

@@ -121,8 +121,10 @@ class Link:
 
     def update_reading(self) -> None:
         """Pause or resume reading the source to match the current pressure."""
-        pause = self._dest_full or self._backlog > HIGH_WATER or (
-            self._reading_paused and self._backlog >= LOW_WATER
+        pause = (
+            self._dest_full
+            or self._backlog > HIGH_WATER
+            or (self._reading_paused and self._backlog >= LOW_WATER)
         )
         if pause != self._reading_paused:
             self._reading_paused = pause
@@ -133,9 +135,26 @@ class Link:
         """Append a toxic at the end of the chain (rolls its toxicity)."""
         stage = Stage(self, spec)
         self.stages.append(stage)
-        if stage.roll():
+        if stage.roll() and stage.on_target():
             self._link_in(stage)
             stage.start()
+
+    def retarget(self) -> None:
+        """The connection's ``CONNECT`` name is known: start the targeted toxics it matches.
+
+        Called before the bytes holding the ``CONNECT`` enter the upstream link, so a
+        targeted toxic there sees that frame.
+        """
+        for stage in self.stages:
+            if (
+                stage.applies
+                and not stage.active
+                and stage.spec.connect_name
+                and not stage.spec.toxic.passthrough
+                and stage.on_target()
+            ):
+                self._link_in(stage)
+                stage.start()
 
     async def remove_stage(self, name: str, *, discard: bool = False) -> bool:
         """Remove a toxic from the chain.
@@ -171,8 +190,10 @@ class Link:
         if was_active:
             await stage.stop()
         stage.spec = spec
-        now_active = stage.roll()
+        stage.shared = spec.shared
+        now_active = stage.roll() and stage.on_target()
         if was_active and now_active:
+            stage.joined_mid_stream = False  # same position in the stream: it continues
             stage.start()
         elif was_active:
             self._unlink(stage)
@@ -181,8 +202,8 @@ class Link:
             stage.start()
 
     def active_toxics(self) -> list[str]:
-        """Names of the toxics whose toxicity roll applied them on this link, in order."""
-        return [stage.spec.name for stage in self.stages if stage.applies]
+        """Names of the toxics that apply on this link (roll won, on target), in order."""
+        return [stage.spec.name for stage in self.stages if stage.applies and stage.on_target()]
 
     def cancel_all(self) -> None:
         """Cancel every running toxic (connection teardown)."""
@@ -194,6 +215,7 @@ class Link:
         return next((stage for stage in self.stages if stage.spec.name == name), None)
 
     def _link_in(self, stage: Stage) -> None:
+        stage.joined_mid_stream = self.bytes_in > 0
         index = self.stages.index(stage)
         prev = next((s for s in reversed(self.stages[:index]) if s.active), None)
         if prev is None:

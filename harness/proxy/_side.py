@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from harness.proxy._connection import Connection
+    from harness.proxy._identify import ConnectSniffer
     from harness.proxy._link import Link
 
 __all__ = ["Side"]
@@ -31,7 +32,7 @@ class Side(asyncio.Protocol):
         self.conn = conn
         self.name = name
         self.transport: asyncio.Transport = cast(asyncio.Transport, None)
-        self.out_link: Link | None = None  # reads from this socket
+        self.out_link: Link | ConnectSniffer | None = None  # reads from this socket
         self.in_link: Link | None = None  # writes to this socket
         self.writable = False
         self.eof = False

@@ -1,14 +1,17 @@
 """One toxic running on one link: its input queue, its task, and the ToxicIO it is given.
 
-A stage is *active* when its toxicity roll succeeded and it is linked into the link's chain;
-a *passive* stage (roll failed, or a ``noop``) keeps its place in the toxic order but sees no
-data. Stages hand chunks on with :meth:`Stage.emit`, which resolves the next active stage
-at call time, so stages can be inserted and removed while data flows.
+A stage is *active* when its toxicity roll succeeded, it is on target (a toxic with a
+``connect_name`` waits until the connection's ``CONNECT`` name is known and matches) and it
+is linked into the link's chain; a *passive* stage (roll failed, off target, or a ``noop``)
+keeps its place in the toxic order but sees no data. Stages hand chunks on with
+:meth:`Stage.emit`, which resolves the next active stage at call time, so stages can be
+inserted and removed while data flows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import random
 from collections import deque
@@ -80,6 +83,8 @@ class Stage:
         self.applies = False
         self.task: asyncio.Task[None] | None = None
         self.state: Any = spec.toxic.new_state()
+        self.shared: Any = spec.shared
+        self.joined_mid_stream = False
         seeds = link.conn.runtime.seeds
         path = (link.conn.proxy_name, link.conn.id, link.direction, spec.name)
         self._roll_rng = seeds.derive(*path, "roll")
@@ -105,6 +110,14 @@ class Stage:
             active=fired,
         )
         return fired and not self.spec.toxic.passthrough
+
+    def on_target(self) -> bool:
+        """True unless the toxic targets ``CONNECT`` names this connection does not have."""
+        pattern = self.spec.connect_name
+        if not pattern:
+            return True
+        name = self.link.conn.connect_name
+        return name is not None and fnmatch.fnmatchcase(name, pattern)
 
     def start(self) -> None:
         """Run the toxic's ``pipe`` in a supervised task."""
@@ -156,9 +169,13 @@ class Stage:
         self.link.conn.reset()
 
     def fired(self, effect: str, **fields: object) -> None:
+        """Report a ``toxic_fired`` event; the effect may end the connection."""
+        self.link.conn.note_reason(effect)
+        self.report(effect, **fields)
+
+    def report(self, effect: str, **fields: object) -> None:
         """Report a ``toxic_fired`` event."""
         conn = self.link.conn
-        conn.note_reason(effect)
         conn.runtime.events.emit(
             "toxic_fired",
             proxy=conn.proxy_name,

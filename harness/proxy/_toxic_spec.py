@@ -5,12 +5,18 @@ order decides which error a client sees: body -> stream -> default name -> type 
 duplicate name -> attributes. Defaults: ``stream`` ``downstream``, ``toxicity`` 1, ``name``
 ``<type>_<stream>`` built from the stream *as sent* (``UpStream`` stays ``UpStream``).
 Toxicity outside ``[0, 1]`` is refused (extension; Toxiproxy accepts it).
+
+Extension: ``attributes.connect_name`` (a glob, :func:`fnmatch.fnmatchcase`) targets the
+toxic at connections whose NATS ``CONNECT`` name matches. It is kept here, beside the
+toxic, for every toxic type, so any Toxiproxy client can set it (clients pass attributes
+through), and it appears in the toxic's JSON only when set: without it the output is
+exactly Toxiproxy's. An update without the key keeps it; ``""`` removes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.proxy._apierror import (
@@ -21,6 +27,7 @@ from harness.proxy._apierror import (
 )
 from harness.proxy._json import decode_struct, float32
 from harness.toxics import TOXICS, InvalidAttribute, Toxic
+from harness.toxics._attrs import describe_json_value
 
 __all__ = ["ToxicSpec", "parse_new_toxic", "parse_toxic_update"]
 
@@ -45,6 +52,8 @@ class ToxicSpec:
         direction: ``upstream`` (client -> server) or ``downstream`` (server -> client).
         toxicity: probability in [0, 1] that a connection direction gets the toxic.
         toxic: the toxic with its attributes.
+        connect_name: glob of the connections' ``CONNECT`` names it targets (``""``: all).
+        shared: the toxic's state shared by the proxy's links (new on every update).
     """
 
     name: str
@@ -53,11 +62,16 @@ class ToxicSpec:
     direction: str
     toxicity: float
     toxic: Toxic
+    connect_name: str = ""
+    shared: object | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """Toxiproxy's toxic object, keys in its order."""
+        attributes = self.toxic.attributes()
+        if self.connect_name:
+            attributes["connect_name"] = self.connect_name
         return {
-            "attributes": self.toxic.attributes(),
+            "attributes": attributes,
             "name": self.name,
             "type": self.type,
             "stream": self.stream,
@@ -77,6 +91,24 @@ def _attributes(cls: type[Toxic], raw: object, base: Toxic | None) -> Toxic:
         return cls.from_attributes(raw, base)
     except InvalidAttribute as exc:
         raise bad_request_body(str(exc)) from exc
+
+
+def _connect_name(raw: object, current: str) -> str:
+    """``attributes.connect_name`` if present (keys match case-insensitively, as in Go)."""
+    if not isinstance(raw, Mapping):
+        return current
+    for key, value in raw.items():
+        if str(key).lower() != "connect_name" or value is None:
+            continue
+        if not isinstance(value, str):
+            raise bad_request_body(
+                f"json: cannot unmarshal {describe_json_value(value)} into Go struct field "
+                "ToxicWrapper.attributes.connect_name of type string"
+            )
+        if any(char in value for char in "\r\n\x00"):
+            raise bad_request_body(f"attribute connect_name must be one line, got {value!r}")
+        current = value
+    return current
 
 
 def parse_new_toxic(body: object, exists: Callable[[str], bool]) -> ToxicSpec:
@@ -101,9 +133,13 @@ def parse_new_toxic(body: object, exists: Callable[[str], bool]) -> ToxicSpec:
         raise invalid_toxic_type()
     if exists(name):
         raise toxic_already_exists()
-    toxic = _attributes(cls, fields.get("attributes"), None)
+    raw = fields.get("attributes")
+    toxic = _attributes(cls, raw, None)
+    connect_name = _connect_name(raw, "")
     toxicity = _toxicity(fields.get("toxicity", 1.0))
-    return ToxicSpec(name, type_, stream, direction, toxicity, toxic)
+    return ToxicSpec(
+        name, type_, stream, direction, toxicity, toxic, connect_name, toxic.new_shared_state()
+    )
 
 
 def parse_toxic_update(spec: ToxicSpec, body: object) -> ToxicSpec:
@@ -116,6 +152,14 @@ def parse_toxic_update(spec: ToxicSpec, body: object) -> ToxicSpec:
         ApiError: 400 for a bad body, attribute or toxicity.
     """
     fields = decode_struct(body, "ToxicWrapper", _UPDATE_FIELDS)
-    toxic = _attributes(type(spec.toxic), fields.get("attributes"), spec.toxic)
+    raw = fields.get("attributes")
+    toxic = _attributes(type(spec.toxic), raw, spec.toxic)
+    connect_name = _connect_name(raw, spec.connect_name)
     toxicity = _toxicity(fields["toxicity"]) if "toxicity" in fields else spec.toxicity
-    return dataclasses.replace(spec, toxic=toxic, toxicity=toxicity)
+    return dataclasses.replace(
+        spec,
+        toxic=toxic,
+        toxicity=toxicity,
+        connect_name=connect_name,
+        shared=toxic.new_shared_state(),
+    )

@@ -14,7 +14,14 @@ reset_peer ``timeout``                                  ms
 slicer     ``average_size``, ``size_variation``,        bytes, bytes, **microseconds**
            ``delay``
 limit_data ``bytes``                                    bytes
+nats       ``verb``, ``subject``, ``action``, ``delay``,    extension: whole NATS
+           ``nth``/``every``/``first``/``after``,         frames, see
+           ``probability``                              :mod:`~harness.toxics._nats`
 ========== ============================================ ===========================
+
+Every toxic also accepts ``connect_name`` in its attributes (extension): a glob matched
+against the NATS ``CONNECT`` name of each connection; the toxic then acts only on the
+connections whose name matches (the proxy handles it; the toxic classes never see it).
 
 The contract a toxic keeps is in :mod:`harness.toxics._base`. Attribute values are checked
 (extension): negative numbers, ``bandwidth.rate < 1``, ``slicer.average_size < 1`` and
@@ -26,6 +33,7 @@ from harness.toxics._bandwidth import Bandwidth
 from harness.toxics._base import Chunk, Toxic, ToxicIO
 from harness.toxics._latency import Latency
 from harness.toxics._limit_data import LimitData
+from harness.toxics._nats import Nats
 from harness.toxics._noop import Noop
 from harness.toxics._registry import TOXICS
 from harness.toxics._reset_peer import ResetPeer
@@ -41,6 +49,7 @@ __all__ = [
     "InvalidAttribute",
     "Latency",
     "LimitData",
+    "Nats",
     "Noop",
     "ResetPeer",
     "Slicer",

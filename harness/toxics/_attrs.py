@@ -7,7 +7,9 @@ that hang or crash it (``bandwidth.rate`` 0 or below, ``slicer.average_size`` 0)
 are refused with a message naming the field and the value.
 
 Keys match case-insensitively and unknown keys are ignored, as in Go; ``null`` leaves a
-value unchanged.
+value unchanged. Toxiproxy's toxics have integer attributes only (:func:`attr`); the
+harness's extension toxics also use strings (:func:`text_attr`) and probabilities
+(:func:`ratio_attr`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from typing import Any, ClassVar, Self
 
 from harness.errors import ConfigError
 
-__all__ = ["AttributeToxic", "InvalidAttribute", "attr", "describe_json_value"]
+__all__ = [
+    "AttributeToxic",
+    "InvalidAttribute",
+    "attr",
+    "describe_json_value",
+    "ratio_attr",
+    "text_attr",
+]
 
 _INT64_MAX = 2**63 - 1
 _INT64_MIN = -(2**63)
@@ -44,6 +53,26 @@ def attr(*, minimum: int = 0, unit: str = "", go_type: str = "int64") -> Any:
     return dataclasses.field(
         default=0, metadata={"minimum": minimum, "unit": unit, "go_type": go_type}
     )
+
+
+def text_attr(default: str = "") -> Any:
+    """A dataclass field for a string attribute (checked by the toxic's ``check``)."""
+    return dataclasses.field(default=default, metadata={"go_type": "string"})
+
+
+def ratio_attr(default: float = 1.0) -> Any:
+    """A dataclass field for a number in ``[0, 1]`` (a probability)."""
+    return dataclasses.field(default=default, metadata={"go_type": "float64"})
+
+
+def _type_ok(go_type: str, value: object) -> bool:
+    if go_type == "string":
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if go_type == "float64":
+        return True
+    return isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX
 
 
 def describe_json_value(value: object) -> str:
@@ -80,7 +109,7 @@ class AttributeToxic:
         Raises:
             InvalidAttribute: wrong JSON type (Go wording) or out of range.
         """
-        values: dict[str, int] = dict(base.attributes()) if base is not None else {}
+        values: dict[str, Any] = dict(base.attributes()) if base is not None else {}
         if raw is not None and not isinstance(raw, Mapping):
             raise InvalidAttribute(
                 f"json: cannot unmarshal {describe_json_value(raw).split(' ')[0]} into Go "
@@ -94,20 +123,31 @@ class AttributeToxic:
             if field is None or value is None:
                 continue
             go_type = field.metadata["go_type"]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or not _INT64_MIN <= value <= _INT64_MAX
-            ):
+            if not _type_ok(go_type, value):
                 raise InvalidAttribute(
                     f"json: cannot unmarshal {describe_json_value(value)} into Go struct "
                     f"field {cls.go_struct}.attributes.{field.name} of type {go_type}",
                     where=f"attributes.{field.name}",
                     value=value,
                 )
-            values[field.name] = int(value)
+            if go_type == "float64":
+                value = float(value)
+            elif go_type != "string":
+                value = int(value)
+            values[field.name] = value
         for name, field in fields.items():
-            value = values.get(name, 0)
+            value = values.get(name, field.default)
+            if field.metadata["go_type"] == "float64":
+                if not 0.0 <= value <= 1.0:
+                    raise InvalidAttribute(
+                        f"invalid {cls.type_name} toxic: attribute {name} must be between 0 "
+                        f"and 1, got {value}",
+                        where=f"attributes.{name}",
+                        value=value,
+                    )
+                continue
+            if "minimum" not in field.metadata:
+                continue
             minimum = field.metadata["minimum"]
             if value < minimum:
                 unit = field.metadata["unit"]
@@ -124,10 +164,14 @@ class AttributeToxic:
     def check(self) -> None:
         """Cross-field validation; raise :class:`InvalidAttribute` (default: nothing)."""
 
-    def attributes(self) -> dict[str, int]:
+    def attributes(self) -> dict[str, Any]:
         """The JSON ``attributes`` object in field order (Toxiproxy's order)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def new_state(self) -> object | None:
         """No per-link state by default."""
+        return None
+
+    def new_shared_state(self) -> object | None:
+        """No state shared by the links of a proxy by default."""
         return None

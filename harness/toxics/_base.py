@@ -17,7 +17,14 @@ Rules every toxic keeps (Toxiproxy's ``CREATING_TOXICS.md``, restated for asynci
   ``slow_close`` does) and return. Only ``timeout`` may swallow a peer's EOF, and never a
   ``forced`` one (the proxy tearing the connection down).
 * **Config is read-only.** Per-link state that must survive a restart (``limit_data``'s byte
-  count) lives in the object returned by ``new_state()``, handed back as ``io.state``.
+  count) lives in the object returned by ``new_state()``, handed back as ``io.state``; state
+  shared by every link of the toxic's proxy and stream (the ``nats`` toxic's frame count)
+  lives in the object ``new_shared_state()`` returned, handed back as ``io.shared`` (a new
+  one when the toxic is updated).
+* **Joining a live stream.** ``io.joined_mid_stream`` is True when bytes passed the toxic's
+  position while it was not running there (it was added to a live connection, or rolled
+  active again): its first chunk may start anywhere in the peer's protocol. A toxic that
+  parses the protocol must resynchronise; byte-level toxics ignore it.
 * **Randomness comes from** ``io.rng``, which the proxy derives from the server seed, so runs
   with the same seed and the same traffic make the same draws.
 """
@@ -71,10 +78,16 @@ class ToxicIO(Protocol):
     Attributes:
         rng: the random source for this toxic on this link (jitter, slicing); seeded.
         state: the object ``new_state()`` returned for this link, or ``None``.
+        shared: the object ``new_shared_state()`` returned for this toxic, shared by all
+            the links of its proxy and stream, or ``None``.
+        joined_mid_stream: True if this run of ``pipe`` does not continue the stream from
+            where ``state`` last saw it (see the module docstring).
     """
 
     rng: random.Random
     state: Any
+    shared: Any
+    joined_mid_stream: bool
 
     async def get(self) -> Chunk:
         """Wait for the next chunk at the toxic's input."""
@@ -93,7 +106,15 @@ class ToxicIO(Protocol):
         ...
 
     def fired(self, effect: str, **fields: object) -> None:
-        """Record that the toxic did something observable (an event in the proxy's feed)."""
+        """Record that the toxic did something observable (an event in the proxy's feed).
+
+        The effect also becomes the connection's end reason if it has none yet: use it for
+        effects that end the connection (``reset``, ``timeout``...).
+        """
+        ...
+
+    def report(self, effect: str, **fields: object) -> None:
+        """Like :meth:`fired`, for effects that leave the connection open (a dropped frame)."""
         ...
 
     def now(self) -> float:
@@ -131,12 +152,16 @@ class Toxic(Protocol):
         """
         ...
 
-    def attributes(self) -> dict[str, int]:
+    def attributes(self) -> dict[str, Any]:
         """The JSON ``attributes`` object, keys in Toxiproxy's order."""
         ...
 
     def new_state(self) -> object | None:
         """Per-link state that outlives restarts of ``pipe`` (``None`` if stateless)."""
+        ...
+
+    def new_shared_state(self) -> object | None:
+        """State shared by all links of the toxic's proxy and stream (``None`` if none)."""
         ...
 
     async def pipe(self, io: ToxicIO) -> None:

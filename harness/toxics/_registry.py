@@ -13,6 +13,7 @@ from harness.toxics._bandwidth import Bandwidth
 from harness.toxics._base import Toxic
 from harness.toxics._latency import Latency
 from harness.toxics._limit_data import LimitData
+from harness.toxics._nats import Nats
 from harness.toxics._noop import Noop
 from harness.toxics._reset_peer import ResetPeer
 from harness.toxics._slicer import Slicer
@@ -30,6 +31,7 @@ _CLASSES: tuple[type[Toxic], ...] = (
     ResetPeer,
     Slicer,
     LimitData,
+    Nats,
 )
 
 TOXICS: Mapping[str, type[Toxic]] = MappingProxyType({cls.type_name: cls for cls in _CLASSES})

@@ -22,7 +22,15 @@ def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
 async def test_extensions_report(server: ProxyServer, client: ToxiproxyClient) -> None:
     report = await client.extensions()
     assert report is not None
-    assert report["extensions"] == ["seed", "events", "connections", "validation"]
+    assert report["extensions"] == [
+        "seed",
+        "events",
+        "connections",
+        "validation",
+        "nats",
+        "connect_name",
+        "connection_reset",
+    ]
     assert (report["seed"], report["seeded"]) == (1234, True)
 
 
@@ -41,8 +49,9 @@ async def test_connection_lifecycle_events_with_bytes(
 ) -> None:
     start = (await client.events()).next
     proxy = await client.create_proxy("p", upstream.addr)
-    await client.add_toxic("p", "limit_data", name="cap", stream="upstream",
-                           attributes={"bytes": 100})
+    await client.add_toxic(
+        "p", "limit_data", name="cap", stream="upstream", attributes={"bytes": 100}
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     local = "{}:{}".format(*writer.get_extra_info("sockname"))
     writer.write(b"a" * 40)
@@ -68,7 +77,10 @@ async def test_connection_lifecycle_events_with_bytes(
     assert (rolled["toxic"], rolled["stream"], rolled["active"]) == ("cap", "upstream", True)
     fired = _of(events, "toxic_fired")[0]
     assert (fired["toxic"], fired["toxic_type"], fired["effect"]) == (
-        "cap", "limit_data", "limit_reached")
+        "cap",
+        "limit_data",
+        "limit_reached",
+    )
     done = _of(events, "connection_closed")[0]
     assert done["reason"] == "limit_reached"
     assert (done["bytes_up"], done["bytes_up_sent"]) == (140, 100)

@@ -19,6 +19,7 @@ from harness.toxics import (
 
 
 def test_registry_has_every_toxiproxy_toxic_with_attribute_order() -> None:
+    """Toxiproxy's toxics, plus the ``nats`` extension."""
     expected = {
         "noop": [],
         "latency": ["latency", "jitter"],
@@ -28,12 +29,23 @@ def test_registry_has_every_toxiproxy_toxic_with_attribute_order() -> None:
         "reset_peer": ["timeout"],
         "slicer": ["average_size", "size_variation", "delay"],
         "limit_data": ["bytes"],
+        "nats": [
+            "verb",
+            "subject",
+            "action",
+            "delay",
+            "nth",
+            "every",
+            "first",
+            "after",
+            "probability",
+        ],
     }
     assert set(TOXICS) == set(expected)
     for name, attrs in expected.items():
         cls = TOXICS[name]
         assert cls.type_name == name
-        base = {"rate": 1, "average_size": 1}
+        base = {"rate": 1, "average_size": 1, "action": "drop"}
         toxic = cls.from_attributes({k: v for k, v in base.items() if k in attrs})
         assert list(toxic.attributes()) == attrs
 
@@ -57,8 +69,14 @@ def test_update_merges_over_the_base() -> None:
 
 @pytest.mark.parametrize(
     ("value", "described"),
-    [("100", "string"), (1.5, "number 1.5"), (True, "bool"), ([1], "array"), ({}, "object"),
-     (2**63, f"number {2**63}")],
+    [
+        ("100", "string"),
+        (1.5, "number 1.5"),
+        (True, "bool"),
+        ([1], "array"),
+        ({}, "object"),
+        (2**63, f"number {2**63}"),
+    ],
 )
 def test_type_errors_use_go_wording(value: object, described: str) -> None:
     with pytest.raises(InvalidAttribute) as caught:

@@ -1,0 +1,126 @@
+"""A connection pool's view of one server: N addressable members that fail one by one.
+
+Each member is its own proxy in front of the same server, so member ``i`` of a client's
+pool is addressed by index (give the client ``pool.urls[i]`` for member ``i``), and failing
+members ``k..n`` leaves the others untouched - a deterministic partial failure, not a
+probability. A shared proxy (``pool.shared``) serves targeting by NATS ``CONNECT`` name
+instead, when every member dials the same address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from harness.errors import ConfigError
+from harness.faults._base import Fault, FaultLog
+from harness.faults._link import Link
+from harness.history import History
+
+__all__ = ["Pool"]
+
+BreakMode = Literal["down", "blackhole", "drop", "reset"]
+
+
+class Pool:
+    """N member links and one shared link to the same upstream.
+
+    Args:
+        name: the pool's name in the history.
+        members: one link per member, in index order.
+        shared: a link every member may dial, for ``CONNECT``-name targeting.
+        log: where faults journal themselves.
+    """
+
+    def __init__(self, name: str, members: Sequence[Link], shared: Link, log: FaultLog) -> None:
+        self.name = name
+        self.members = list(members)
+        self.shared = shared
+        self.log = log
+        self.target = f"pool:{name}"
+
+    @property
+    def urls(self) -> list[str]:
+        """``nats://`` URL of each member, by index."""
+        return [m.url for m in self.members]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __getitem__(self, index: int) -> Link:
+        return self.members[index]
+
+    def break_members(self, indices: Iterable[int], how: BreakMode = "down") -> Fault:
+        """Fail the members at ``indices`` together; the others stay healthy.
+
+        ``how``: ``"down"`` (connections refused and live ones closed), ``"blackhole"``
+        (silence), ``"drop"`` (bytes discarded), ``"reset"`` (live connections reset; an
+        instant fault). Healing restores every broken member.
+        """
+        chosen = sorted(set(indices))
+        bad = [i for i in chosen if not 0 <= i < len(self.members)]
+        if bad or not chosen:
+            raise ConfigError(
+                f"pool {self.name!r} has members 0..{len(self.members) - 1}; "
+                f"cannot break {bad or chosen}",
+                where="indices",
+                value=chosen,
+            )
+        if how not in ("down", "blackhole", "drop", "reset"):
+            raise ConfigError(
+                f"how must be down, blackhole, drop or reset, got {how!r}", where="how", value=how
+            )
+        # The member faults act silently; the pool fault is what the history shows.
+        quiet = FaultLog(History())
+        parts = [
+            self._member_fault(Link(m.api, m.proxy, m.listen, quiet, extensions=m.extensions), how)
+            for m in (self.members[i] for i in chosen)
+        ]
+
+        def apply() -> None:
+            done: list[Fault] = []
+            try:
+                for part in parts:
+                    done.append(part())
+            except BaseException:
+                for part in done:
+                    part.heal()
+                raise
+
+        def heal() -> None:
+            for part in parts:
+                part.heal()
+
+        instant = how == "reset"
+        return Fault(
+            self.log,
+            "pool_break",
+            self.target,
+            {"members": chosen, "how": how},
+            apply,
+            None if instant else heal,
+        )
+
+    @staticmethod
+    def _member_fault(link: Link, how: BreakMode) -> Fault:
+        if how == "down":
+            return link.down()
+        if how == "blackhole":
+            return link.blackhole()
+        if how == "drop":
+            return link.drop()
+        return link.reset()
+
+    def break_by_name(self, connect_name: str, how: BreakMode = "blackhole") -> Fault:
+        """Fail the connections (through :attr:`shared`) whose ``CONNECT`` name matches."""
+        if how == "down":
+            raise ConfigError(
+                "down cannot target one client; use blackhole, drop or reset",
+                where="how",
+                value=how,
+            )
+        if how == "blackhole":
+            return self.shared.blackhole(connect_name=connect_name)
+        if how == "drop":
+            return self.shared.drop(connect_name=connect_name)
+        return self.shared.reset(connect_name=connect_name)

@@ -1,0 +1,31 @@
+"""Target one client by its NATS CONNECT name: the others sharing the address are untouched.
+
+(Avoid ``flush(timeout=...)`` on the starved client to prove it is starved: in nats-py
+2.16 a flush that timed out leaves a cancelled future behind, and the late PONG then stops
+the client's read loop with ``InvalidStateError``. Watch its messages instead.)
+"""
+
+import nats
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_blackhole_only_member_b(nats_pool, nats_server):
+    watcher = await nats.connect(nats_server.url)
+    sub = await watcher.subscribe("from.*")
+    await watcher.flush()
+    url = nats_pool.shared.url
+    a = await nats.connect(url, name="svc-pool-a")
+    b = await nats.connect(url, name="svc-pool-b")
+    with nats_pool.break_by_name("svc-pool-b", how="blackhole"):
+        await b.publish("from.b", b"held")
+        await a.publish("from.a", b"passes")
+        await a.flush(timeout=1)
+        first = await sub.next_msg(timeout=2)
+        assert first.subject == "from.a"  # a's message overtakes b's held one
+        with pytest.raises(nats.errors.TimeoutError):
+            await sub.next_msg(timeout=0.5)
+    held = await sub.next_msg(timeout=2)  # healing releases what was held
+    assert (held.subject, held.data) == ("from.b", b"held")
+    for nc in (a, b, watcher):
+        await nc.close()
