@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from harness.faults import FaultLog, Link, LinkFactory, Pool, ServerFaults
+    from harness.faults import FaultLog, FaultyCluster, Link, LinkFactory, Pool, ServerFaults
     from harness.history import History
     from harness.proxy._fixtures_support import ToxiproxyEndpoint
     from harness.servers import NatsCluster, NatsServer, ServerConfig
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "fault_log",
     "nats_cluster_factory",
+    "nats_faulty_cluster",
     "nats_link",
     "nats_link_factory",
     "nats_pool",
@@ -303,6 +304,50 @@ def nats_pool_factory(
 def nats_pool(nats_pool_factory: Callable[..., Pool]) -> Pool:
     """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``)."""
     return nats_pool_factory(3)
+
+
+@pytest.fixture
+def nats_faulty_cluster(
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
+    toxiproxy: ToxiproxyEndpoint,
+    fault_log: FaultLog,
+) -> Iterator[Callable[..., FaultyCluster]]:
+    """Partitionable clusters: ``nats_faulty_cluster(size=3, config=None, **fields)``.
+
+    Returns a started :class:`~harness.faults.FaultyCluster` (every route through an
+    inbound proxy of the harness's proxy; ``ping_interval`` 1 s unless given). Use
+    ``.partition(a, b)``, ``.isolate(a)``, ``.heal()``. At test end its faults are removed
+    and its nodes and proxies are gone.
+    """
+    from harness.faults import FaultyCluster
+    from harness.proxy import SyncToxiproxyClient
+
+    extensions = frozenset((toxiproxy.extensions or {}).get("extensions", ()))
+    started: list[FaultyCluster] = []
+    base = tmp_path_factory.mktemp("nats-faulty-cluster")
+    with SyncToxiproxyClient(toxiproxy.url) as api:
+
+        def factory(
+            size: int = 3, config: ServerConfig | None = None, **fields: Any
+        ) -> FaultyCluster:
+            cluster = FaultyCluster(
+                api,
+                fault_log,
+                size,
+                _config(config, fields),
+                binary=_binary(pytestconfig),
+                base_dir=base,
+                extensions=extensions,
+            )
+            started.append(cluster)
+            return cluster.start()
+
+        try:
+            yield factory
+        finally:
+            for cluster in started:
+                cluster.close()
 
 
 @pytest.fixture

@@ -6,15 +6,27 @@
 - :class:`Pool`: one server behind N addressable members: ``break_members``,
   ``break_by_name``.
 - :class:`ServerFaults`: ``kill``, ``stop``, ``pause``, ``lame_duck``, ``restart``.
+- :class:`FaultyCluster`: a cluster whose every route passes a proxy: ``partition``,
+  ``isolate``, ``heal``, ``restart_node``.
 - :class:`Fault`: what every method returns; ``with``, ``async with``, or call it and
   ``heal()`` later. :class:`FaultLog` journals to a :class:`~harness.history.History` and
   heals whatever a test left behind.
 """
 
 from harness.faults._base import Fault, FaultLog
+from harness.faults._cluster import FaultyCluster
 from harness.faults._factory import LinkFactory
 from harness.faults._link import BLACKHOLE_MS, Link
 from harness.faults._pool import Pool
 from harness.faults._server import ServerFaults
 
-__all__ = ["BLACKHOLE_MS", "Fault", "FaultLog", "Link", "LinkFactory", "Pool", "ServerFaults"]
+__all__ = [
+    "BLACKHOLE_MS",
+    "Fault",
+    "FaultLog",
+    "FaultyCluster",
+    "Link",
+    "LinkFactory",
+    "Pool",
+    "ServerFaults",
+]
