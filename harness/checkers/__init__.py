@@ -1,0 +1,107 @@
+"""Checkers: pure functions of a :class:`~harness.history.History` that return a verdict.
+
+Each checker reads the history only (no I/O, no event loop, no servers) and returns a frozen
+:class:`CheckResult` whose ``valid`` is ``True``, ``False`` or ``"unknown"`` (Jepsen). A
+checker never asserts. :func:`check_safe` and :func:`run_checkers` turn a checker that
+raises into ``"unknown"``; :func:`compose` merges verdicts, ``False`` > ``"unknown"`` >
+``True``. Parameters are bound with :func:`functools.partial`::
+
+    results = run_checkers(
+        history,
+        {
+            "accounting": partial(check_accounting, allow_duplicates=True),
+            "request errors": partial(
+                check_exceptions,
+                f="request",
+                expected_types={"NATSRequestError"},
+                required_fields=("subject", "timeout"),
+            ),
+        },
+    )
+    verdict = compose(results)
+
+A scenario names checkers instead: ``make_checker("backoff", {"base": 0.1})`` binds JSON
+parameters and rejects unknown names or parameters at once (``CHECKERS`` lists them).
+
+Record conventions (what the scenario runner writes and the checkers read). Operations are
+``history.invoke(process, f, value)`` completed ``ok`` / ``fail`` / ``info``; events are
+``history.client_event(client, kind, detail)`` with ``client`` the service's name; every time
+in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(monotonic)``).
+
+1. Accounting (:func:`check_accounting`).
+   - ``f="publish"``, invoke value ``{"id": str, ...}``: one message, by its id. ``ok`` =
+     the server confirmed it; ``fail`` = definitely not sent; ``info`` = unknown. A
+     ``fail``/``info`` records the exception (``error``) unless none was raised.
+   - ``f="receive"``, ``process="observer"``, ``ok`` value ``{"id": str}``: one receipt by
+     an observer connection that bypasses the proxies - the ground truth.
+   - ``f="queued"``, ``ok`` value ``{"ids": [str, ...]}``: the service reported these ids
+     kept in its failed-batch queue (not lost).
+   - ``f="recover"``, ``ok`` value ``{"ids": [str, ...]}``: ids the service says recovery
+     re-published (they must then be received).
+2. Exceptions (:func:`check_exceptions`): operations of any ``f`` (``"request"``,
+   ``"unsubscribe"``...). An invoke value ``{"expect_error": true}`` marks an operation
+   that must raise; so does being invoked inside a fault window (``fault_started`` ..
+   ``fault_ended``). A raised error is recorded with ``fail``/``info`` (``ErrorInfo``).
+3. Backoff (:func:`check_backoff`), client events:
+   - ``"retry_scheduled"`` ``{"attempt": int (1-based), "delay": float (nominal s),
+     "group": str (optional; else "subject"), "subject": str, "failed_at": float,
+     "started_at": float}`` - ``failed_at`` when the failed attempt was seen, ``started_at``
+     when the retry began. Without them, the delay is measured from the last
+     ``"group_failed"`` to the next ``"retry_started"`` event of the same group.
+   - ``"group_failed"`` / ``"retry_started"`` / ``"group_published"`` /
+     ``"batch_queued_failed"`` ``{"group" or "subject", "attempt"?, "message_ids"?}``.
+4. Pool (:func:`check_pool`), client event ``"pool_initialized"`` ``{"size": int,
+   "connected": [name, ...], "failed": {name: reason}, "fallback": bool, "enabled": bool}``
+   (``fallback`` true iff the pool is disabled and a single connection is used instead),
+   plus the ``f="publish"`` operations above.
+5. Validation (:func:`check_validation`):
+   - ``f="publish_invalid"``, invoke value ``{"id": str, "field": str}``: an outgoing message
+     invalid in ``field``; must end ``fail`` with a ``PublishError`` naming the field.
+   - ``f="inject_invalid"``, value ``{"id": str}``: an invalid incoming message sent to the
+     service (``ok`` = sent).
+   - client event ``"invalid_incoming"``: the service rejected an incoming message.
+   - ``f="handled"``, value ``{"id": str}``: the service's handler ran for that message.
+6. Loop lag (:func:`check_loop_lag`): client event ``"loop_lag"`` ``{"max_ms": float}``
+   and/or ``{"samples": [float ms, ...]}``.
+"""
+
+from harness.checkers._accounting import check_accounting
+from harness.checkers._backoff import check_backoff
+from harness.checkers._exceptions import check_exceptions
+from harness.checkers._loop_lag import check_loop_lag
+from harness.checkers._ops import Operation, operations, summary
+from harness.checkers._pool import check_pool
+from harness.checkers._registry import CHECKERS, make_checker
+from harness.checkers._result import (
+    UNKNOWN,
+    Checker,
+    CheckResult,
+    Validity,
+    check_safe,
+    compose,
+    merge_valid,
+    run_checkers,
+)
+from harness.checkers._validation import check_validation
+
+__all__ = [
+    "CHECKERS",
+    "UNKNOWN",
+    "CheckResult",
+    "Checker",
+    "Operation",
+    "Validity",
+    "check_accounting",
+    "check_backoff",
+    "check_exceptions",
+    "check_loop_lag",
+    "check_pool",
+    "check_safe",
+    "check_validation",
+    "compose",
+    "make_checker",
+    "merge_valid",
+    "operations",
+    "run_checkers",
+    "summary",
+]
