@@ -1,0 +1,57 @@
+"""Scenarios as data: YAML files loaded into frozen, validated models.
+
+A scenario names the claims it verifies, a topology, service configuration, a workload, a
+timed or event-triggered fault schedule and the checkers that must hold. A file with any
+problem raises one :class:`ScenarioError` naming the file, line, field and what was
+expected; nothing runs from it. :func:`dump_scenario` writes a scenario back (replays).
+"""
+
+from harness.scenario._errors import Issue, ScenarioError
+from harness.scenario._faults import FAULT_KINDS, FaultStep
+from harness.scenario._load import (
+    dump_scenario,
+    load_claims,
+    load_scenario,
+    parse_claims,
+    parse_scenario,
+)
+from harness.scenario._model import (
+    CHECKERS,
+    CheckerSpec,
+    Claim,
+    Claims,
+    Publishes,
+    Requests,
+    Scenario,
+    ServerOptions,
+    Subscription,
+    Topology,
+    Workload,
+)
+from harness.scenario._step import EventTrigger, TimedTrigger, Trigger
+
+__all__ = [
+    "CHECKERS",
+    "FAULT_KINDS",
+    "CheckerSpec",
+    "Claim",
+    "Claims",
+    "EventTrigger",
+    "FaultStep",
+    "Issue",
+    "Publishes",
+    "Requests",
+    "Scenario",
+    "ScenarioError",
+    "ServerOptions",
+    "Subscription",
+    "TimedTrigger",
+    "Topology",
+    "Trigger",
+    "Workload",
+    "dump_scenario",
+    "load_claims",
+    "load_scenario",
+    "parse_claims",
+    "parse_scenario",
+]

@@ -1,0 +1,194 @@
+"""What a scenario file holds, as frozen pydantic models.
+
+A :class:`Scenario` is data: the claims it verifies (ids from ``scenarios/claims.yaml``),
+a :class:`Topology`, service configuration overrides (checked later against the service
+under test), a :class:`Workload`, a fault schedule (:data:`FaultStep`, see
+:mod:`harness.scenario._faults`) and the :class:`CheckerSpec` s that must hold. Every
+model rejects unknown keys; cross-field rules (a ``member:3`` target needs a pool of at
+least 4) are checked here too, so a model built in Python obeys the same rules as a file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, JsonValue, Strict, model_validator
+from pydantic_core import PydanticCustomError
+
+from harness.scenario._base import NonNegInt, PosFloat, PosInt, StrictModel, Subject, SubjectFilter
+from harness.scenario._faults import FaultStep
+
+__all__ = [
+    "CLAIM_ID",
+    "CHECKERS",
+    "CheckerSpec",
+    "Claim",
+    "Claims",
+    "Publishes",
+    "Requests",
+    "Scenario",
+    "ServerOptions",
+    "Subscription",
+    "Topology",
+    "Workload",
+]
+
+CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
+ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
+CHECKERS = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag")
+Text = Annotated[str, Strict()]
+
+
+class ServerOptions(StrictModel):
+    """The nats-server options a scenario may set (``None``: the server's default)."""
+
+    ping_interval_s: PosFloat | None = None
+    ping_max: PosInt | None = None
+    write_deadline_s: PosFloat | None = None
+    max_payload: PosInt | None = None
+    max_pending: PosInt | None = None
+    lame_duck_duration_s: PosFloat | None = None
+
+
+class Topology(StrictModel):
+    """What the service connects to: one ``server``, a ``pool`` of N links, a ``cluster``."""
+
+    kind: Literal["server", "pool", "cluster"] = "server"
+    size: PosInt = 1
+    jetstream: Annotated[bool, Strict()] = False
+    server: ServerOptions = Field(default_factory=ServerOptions)
+
+    @model_validator(mode="after")
+    def _size_fits_kind(self) -> Topology:
+        if self.kind == "server" and self.size != 1:
+            raise _at(("size",), "a single server has size 1, got {size}", size=self.size)
+        if self.kind == "cluster" and self.size < 2:
+            raise _at(("size",), "a cluster needs size >= 2, got {size}", size=self.size)
+        return self
+
+
+class Publishes(StrictModel):
+    """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out."""
+
+    count: NonNegInt = 0
+    rate_per_s: PosFloat | None = None
+    subjects: Annotated[tuple[Subject, ...], Field(min_length=1)] = ("harness.test",)
+    payload_bytes: NonNegInt = 128
+    batched: Annotated[bool, Strict()] = False
+
+
+class Requests(StrictModel):
+    """``count`` requests on ``subject``; ``responder`` False means nobody answers."""
+
+    count: NonNegInt = 0
+    rate_per_s: PosFloat | None = None
+    subject: Subject = "harness.rpc"
+    timeout_s: PosFloat = 1.0
+    responder: Annotated[bool, Strict()] = True
+
+
+class Subscription(StrictModel):
+    """A subscription the service holds during the run (``queue``: a queue group)."""
+
+    subject: SubjectFilter
+    queue: Annotated[str, Strict(), Field(pattern=r"^[^\s]+$")] | None = None
+    jetstream: Annotated[bool, Strict()] = False
+
+
+class Workload(StrictModel):
+    """What the service does while the faults run."""
+
+    publishes: Publishes = Field(default_factory=Publishes)
+    requests: Requests = Field(default_factory=Requests)
+    subscriptions: tuple[Subscription, ...] = ()
+    invalid_messages: NonNegInt = 0
+
+
+class CheckerSpec(StrictModel):
+    """A checker that must hold, by name, with its parameters."""
+
+    name: Literal["accounting", "exceptions", "backoff", "pool", "validation", "loop_lag"]
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Scenario(StrictModel):
+    """One scenario file. See the module docstring; defaults make a minimal file short."""
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+    description: Text = ""
+    claims: Annotated[tuple[ClaimId, ...], Field(min_length=1)]
+    topology: Topology = Field(default_factory=Topology)
+    service: dict[str, JsonValue] = Field(default_factory=dict)
+    workload: Workload = Field(default_factory=Workload)
+    faults: tuple[FaultStep, ...] = ()
+    checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1)]
+    timeout_s: PosFloat = 60.0
+    markers: tuple[Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = ()
+    seed: NonNegInt | None = None
+
+    @model_validator(mode="after")
+    def _targets_exist(self) -> Scenario:
+        topo = self.topology
+        for i, step in enumerate(self.faults):
+            kind, _, index = step.target.partition(":")
+            need = {"member": "pool", "node": "cluster"}.get(kind, kind)
+            if need in ("pool", "cluster") and topo.kind != need:
+                field = "target" if index else "fault"
+                raise _at(
+                    ("faults", i, field),
+                    f"{{what}} needs a {need} topology, got {topo.kind}",
+                    what=getattr(step, field),
+                )
+            picks: list[tuple[tuple[str | int, ...], str, int]] = []
+            if index:
+                picks.append((("target",), kind, int(index)))
+            members = getattr(step, "members", ())
+            picks += [(("members", j), "member", m) for j, m in enumerate(members)]
+            picks += [((n,), "node", getattr(step, n)) for n in ("a", "b") if hasattr(step, n)]
+            for loc, label, pick in picks:
+                if pick >= topo.size:
+                    raise _at(
+                        ("faults", i, *loc),
+                        "{what} is not in the topology: a {kind} of size {size} has 0..{last}",
+                        what=f"{label} {pick}",
+                        kind=topo.kind,
+                        size=topo.size,
+                        last=topo.size - 1,
+                    )
+        return self
+
+
+def _at(loc: tuple[str | int, ...], message: str, **ctx: Any) -> PydanticCustomError:
+    """An error whose location is ``loc`` below the model that raises it.
+
+    pydantic places a model validator's error at the model itself; the ``loc`` context
+    entry lets the error reporter point at the field instead.
+    """
+    return PydanticCustomError("cross_field", message, {**ctx, "loc": loc})
+
+
+class Claim(StrictModel):
+    """One claim the remediation makes, with a stable id."""
+
+    id: ClaimId
+    text: Annotated[str, Strict(), Field(min_length=1)]
+
+
+class Claims(StrictModel):
+    """The claims catalogue: every claim scenarios may verify, by id."""
+
+    claims: tuple[Claim, ...]
+
+    def ids(self) -> tuple[str, ...]:
+        """Every claim id, in catalogue order."""
+        return tuple(c.id for c in self.claims)
+
+    def __contains__(self, claim_id: object) -> bool:
+        return any(c.id == claim_id for c in self.claims)
+
+    def text(self, claim_id: str) -> str:
+        """The text of claim ``claim_id`` (``KeyError`` if unknown)."""
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim.text
+        raise KeyError(claim_id)
