@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import harness
+import harness.checkers
 import harness.errors
+import harness.faults
+import harness.natsproto
 import harness.proxy
 import harness.servers
 import harness.toxics
@@ -77,3 +80,26 @@ def test_importing_the_plugin_side_helpers_is_light() -> None:
     import harness.proxy._fixtures_support as support
 
     assert support.TOXIPROXY_URL_ENV == "TOXIPROXY_URL"
+
+
+def test_faults_api() -> None:
+    assert sorted(harness.faults.__all__) == sorted(
+        [
+            "BLACKHOLE_MS",
+            "Fault",
+            "FaultLog",
+            "FaultyCluster",
+            "Link",
+            "LinkFactory",
+            "Pool",
+            "ServerFaults",
+        ]
+    )
+
+
+def test_checkers_and_natsproto_surfaces_are_curated() -> None:
+    for module in (harness.checkers, harness.natsproto):
+        assert module.__all__, module.__name__
+        for name in module.__all__:
+            assert not name.startswith("_") or name == "__version__"
+            assert hasattr(module, name), (module.__name__, name)
