@@ -214,8 +214,29 @@ class Link:
             "drop", "timeout", {"timeout": 0}, stream=stream, connect_name=connect_name, params={}
         )
 
-    def reset(self, *, connect_name: str | None = None) -> Fault:
-        """RST every live connection now (an instant fault; clients may reconnect)."""
+    def reset(
+        self,
+        *,
+        after_bytes: int | None = None,
+        stream: Stream = "upstream",
+        connect_name: str | None = None,
+    ) -> Fault:
+        """RST connections: every live one now (an instant fault), or with ``after_bytes``
+        each connection once that many bytes passed in ``stream`` (active until healed)."""
+        if after_bytes is not None:
+            _non_negative("after_bytes", after_bytes)
+            if "reset_after" not in self.extensions:
+                raise UnsupportedFeature(
+                    "reset(after_bytes=) needs the harness's proxy (extension 'reset_after')"
+                )
+            return self.toxic(
+                "reset",
+                "reset_after",
+                {"bytes": after_bytes},
+                stream=stream,
+                connect_name=connect_name,
+                params={"after_bytes": after_bytes},
+            )
         if "connection_reset" not in self.extensions:
             raise UnsupportedFeature(
                 "reset() needs the harness's proxy (extension 'connection_reset'); use reset_peer()"

@@ -58,6 +58,7 @@ EXTENSIONS = (
     "nats",
     "connect_name",
     "connection_reset",
+    "reset_after",
 )
 _log = logging.getLogger("harness.proxy")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -8,7 +8,7 @@ count is per link and survives updates and restarts of the toxic.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from harness.toxics._attrs import AttributeToxic, attr
 from harness.toxics._base import Chunk, ToxicIO
@@ -37,6 +37,7 @@ class LimitData(AttributeToxic):
     go_struct: ClassVar[str] = "LimitDataToxic"
 
     bytes: int = attr(unit="bytes")
+    ending: ClassVar[Literal["close", "reset"]] = "close"
 
     def new_state(self) -> object | None:
         """A byte counter per link."""
@@ -56,6 +57,9 @@ class LimitData(AttributeToxic):
                 io.emit(Chunk(data, chunk.ts))
                 sent.count += len(data)
             if self.bytes - sent.count <= 0:
-                io.fired("limit_reached", bytes=self.bytes)
-                io.close()
+                io.fired("limit_reached", bytes=self.bytes, ending=self.ending)
+                if self.ending == "reset":
+                    io.reset()
+                else:
+                    io.close()
                 return

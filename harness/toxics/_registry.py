@@ -15,6 +15,7 @@ from harness.toxics._latency import Latency
 from harness.toxics._limit_data import LimitData
 from harness.toxics._nats import Nats
 from harness.toxics._noop import Noop
+from harness.toxics._reset_after import ResetAfter
 from harness.toxics._reset_peer import ResetPeer
 from harness.toxics._slicer import Slicer
 from harness.toxics._slow_close import SlowClose
@@ -32,6 +33,7 @@ _CLASSES: tuple[type[Toxic], ...] = (
     Slicer,
     LimitData,
     Nats,
+    ResetAfter,
 )
 
 TOXICS: Mapping[str, type[Toxic]] = MappingProxyType({cls.type_name: cls for cls in _CLASSES})

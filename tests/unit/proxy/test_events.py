@@ -30,6 +30,7 @@ async def test_extensions_report(server: ProxyServer, client: ToxiproxyClient) -
         "nats",
         "connect_name",
         "connection_reset",
+        "reset_after",
     ]
     assert (report["seed"], report["seeded"]) == (1234, True)
 

@@ -19,7 +19,7 @@ from harness.toxics import (
 
 
 def test_registry_has_every_toxiproxy_toxic_with_attribute_order() -> None:
-    """Toxiproxy's toxics, plus the ``nats`` extension."""
+    """Toxiproxy's toxics, plus the ``nats`` and ``reset_after`` extensions."""
     expected = {
         "noop": [],
         "latency": ["latency", "jitter"],
@@ -40,6 +40,7 @@ def test_registry_has_every_toxiproxy_toxic_with_attribute_order() -> None:
             "after",
             "probability",
         ],
+        "reset_after": ["bytes"],
     }
     assert set(TOXICS) == set(expected)
     for name, attrs in expected.items():
