@@ -8,6 +8,7 @@ are imported inside the fixtures, never at plugin import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -40,6 +41,10 @@ _URL_HELP = (
     "starting the harness's own proxy (default: env TOXIPROXY_URL)"
 )
 _SEED_HELP = "seed for the harness's proxy: same seed and traffic, same toxicity rolls and jitter"
+_SUT_HELP = (
+    "the service under test of scenario files, as 'module:factory' "
+    "(default: the reference service, harness.scenario.reference_sut:make_reference_sut)"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--toxiproxy-seed", dest="toxiproxy_seed", type=int, default=None, help=_SEED_HELP
     )
+    group.addoption("--sut", dest="nats_sut", default=None, help=_SUT_HELP)
+    parser.addini("nats_sut", _SUT_HELP, default="")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``scenarios/**/*.yaml`` (not ``claims.yaml``) as scenario items."""
+    if file_path.suffix not in (".yaml", ".yml") or "scenarios" not in file_path.parent.parts:
+        return None
+    from harness.scenario._collect import ScenarioFile, is_scenario_file
+
+    if not is_scenario_file(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,6 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "proxy_extension(*names): the test needs these extensions of the harness's proxy; "
         "it is skipped, with the reason, against a proxy (a real Toxiproxy) that lacks them",
     )
+    config.addinivalue_line("markers", "scenario: a scenario file of the scenario library")
+    for name in ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag"):
+        config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")
     if not hasattr(config, "workerinput"):  # the xdist controller or a plain run
         from harness import _proc
 

@@ -1,7 +1,10 @@
 """Scenarios as data: YAML files loaded into frozen, validated models.
 
 A scenario names the claims it verifies, a topology, service configuration, a workload, a
-timed or event-triggered fault schedule and the checkers that must hold. A file with any
+timed or event-triggered fault schedule and the checkers that must hold.
+:func:`run_scenario` runs one against a :class:`ServiceUnderTest` (``load_sut`` imports
+one from ``"module:factory"``; the reference service's adapter is
+``harness.scenario.reference_sut:make_reference_sut``). A file with any
 problem raises one :class:`ScenarioError` naming the file, line, field and what was
 expected; nothing runs from it. :func:`dump_scenario` writes a scenario back (replays).
 """
@@ -28,7 +31,18 @@ from harness.scenario._model import (
     Topology,
     Workload,
 )
+from harness.scenario._runner import ScenarioResult, run_scenario
 from harness.scenario._step import EventTrigger, TimedTrigger, Trigger
+from harness.scenario._sut import (
+    EventSink,
+    FlushOutcome,
+    PoolInit,
+    ServiceUnderTest,
+    SutEnv,
+    SutFactory,
+    load_sut,
+)
+from harness.scenario._topology import ScenarioEnv
 
 __all__ = [
     "CHECKERS",
@@ -36,6 +50,14 @@ __all__ = [
     "CheckerSpec",
     "Claim",
     "Claims",
+    "EventSink",
+    "FlushOutcome",
+    "PoolInit",
+    "ScenarioEnv",
+    "ScenarioResult",
+    "ServiceUnderTest",
+    "SutEnv",
+    "SutFactory",
     "EventTrigger",
     "FaultStep",
     "Issue",
@@ -52,6 +74,8 @@ __all__ = [
     "dump_scenario",
     "load_claims",
     "load_scenario",
+    "load_sut",
     "parse_claims",
     "parse_scenario",
+    "run_scenario",
 ]

@@ -55,8 +55,9 @@ async def test_latency_one_way_each_direction(
 async def test_two_latency_toxics_add_up(client: ToxiproxyClient, sink: Upstream) -> None:
     proxy = await client.create_proxy("p", sink.addr)
     for name in ("a", "b"):
-        await client.add_toxic("p", "latency", name=name, stream="upstream",
-                               attributes={"latency": 200})
+        await client.add_toxic(
+            "p", "latency", name=name, stream="upstream", attributes={"latency": 200}
+        )
     _, writer = await _connect(proxy.port)
     sent = time.monotonic()
     writer.write(b"two hops")
@@ -274,8 +275,12 @@ async def test_slicer_keeps_data_intact_both_ways(
 ) -> None:
     proxy = await client.create_proxy("p", upstream.addr)
     for stream in ("upstream", "downstream"):
-        await client.add_toxic("p", "slicer", stream=stream,
-                               attributes={"average_size": 64, "size_variation": 32, "delay": 10})
+        await client.add_toxic(
+            "p",
+            "slicer",
+            stream=stream,
+            attributes={"average_size": 64, "size_variation": 32, "delay": 10},
+        )
     reader, writer = await _connect(proxy.port)
     payload = os.urandom(100_000)
     writer.write(payload)

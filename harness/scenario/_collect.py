@@ -1,0 +1,102 @@
+"""Scenario files as pytest items: one item per ``scenarios/**/*.yaml`` file.
+
+The item is a :class:`pytest.Function` whose test function asks for the plugin's
+fixtures, so servers, proxies and the fault log come (and go) exactly as for a hand-written
+test. Its id is ``path::scenario-name``; the scenario's ``markers`` become pytest markers
+(so ``-m`` and ``-k`` select scenarios). An invalid file fails collection with the
+:class:`~harness.scenario.ScenarioError` message (``path:line: field: problem``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.scenario._errors import ScenarioError
+from harness.scenario._load import load_claims, load_scenario
+from harness.scenario._model import Claims, Scenario
+
+__all__ = ["DEFAULT_SUT", "ScenarioFile", "is_scenario_file"]
+
+DEFAULT_SUT = "harness.scenario.reference_sut:make_reference_sut"
+CLAIMS_FILE = "claims.yaml"
+
+
+def is_scenario_file(path: Path) -> bool:
+    """A ``*.yaml`` file below a ``scenarios`` directory, other than ``claims.yaml``."""
+    return (
+        path.suffix in (".yaml", ".yml")
+        and path.name != CLAIMS_FILE
+        and "scenarios" in path.parent.parts
+    )
+
+
+def _claims_for(path: Path) -> Claims | None:
+    for folder in path.parents:
+        candidate = folder / CLAIMS_FILE
+        if candidate.is_file():
+            return load_claims(candidate)
+        if folder.name == "scenarios":
+            return None
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file; collects one item, or fails with the file's problems."""
+
+    def collect(self) -> Iterable[pytest.Item]:
+        scenario = load_scenario(self.path, _claims_for(self.path))
+        item = pytest.Function.from_parent(self, name=scenario.name, callobj=_test_for(scenario))
+        item.add_marker("scenario")
+        for marker in scenario.markers:
+            item.add_marker(marker)
+        item.user_properties.append(("claims", ",".join(scenario.claims)))
+        yield item
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        if isinstance(excinfo.value, ScenarioError):
+            return f"invalid scenario file:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+def _sut_spec(config: pytest.Config) -> str:
+    value = config.getoption("nats_sut", None) or config.getini("nats_sut")
+    return str(value) if value else DEFAULT_SUT
+
+
+def _test_for(scenario: Scenario) -> Callable[..., None]:
+    def test_scenario(
+        request: pytest.FixtureRequest,
+        nats_server: Any,
+        nats_server_factory: Any,
+        nats_link_factory: Any,
+        nats_faulty_cluster: Any,
+    ) -> None:
+        from harness.scenario._runner import run_scenario
+        from harness.scenario._sut import load_sut
+        from harness.scenario._topology import ScenarioEnv
+
+        factory = load_sut(_sut_spec(request.config))
+        env = ScenarioEnv(
+            nats_link_factory,
+            server=nats_server,
+            make_server=nats_server_factory,
+            make_cluster=nats_faulty_cluster,
+        )
+        result = asyncio.run(run_scenario(scenario, sut_factory=factory, env=env))
+        request.node.user_properties.append(("verdict", str(result.valid)))
+        if result.valid is not True:
+            pytest.fail(
+                f"scenario {scenario.name!r} ({', '.join(scenario.claims)}): "
+                f"{result.verdict.message}",
+                pytrace=False,
+            )
+
+    test_scenario.__doc__ = scenario.description or scenario.name
+    return test_scenario

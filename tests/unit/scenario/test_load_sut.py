@@ -1,0 +1,43 @@
+"""load_sut: a 'module:factory' spec, or a ConfigError that names it."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.scenario import ServiceUnderTest, load_sut
+
+NOT_CALLABLE = 42
+
+
+def not_a_sut() -> object:
+    return object()
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("harness.scenario._reference_sut", "must be 'module:factory'"),
+        ("no_such_module_xyz:make", "cannot import module 'no_such_module_xyz'"),
+        ("harness.scenario._reference_sut:nope", "has no attribute 'nope'"),
+        (f"{__name__}:NOT_CALLABLE", "is not callable (a int)"),
+    ],
+)
+def test_bad_spec_is_named(spec: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_sut(spec)
+    assert repr(spec) in str(err.value)
+    assert problem in str(err.value)
+    assert err.value.where == "sut"
+
+
+def test_factory_result_must_implement_the_protocol() -> None:
+    make = load_sut(f"{__name__}:not_a_sut")
+    with pytest.raises(ConfigError, match="does not implement ServiceUnderTest"):
+        make()
+
+
+def test_reference_factory_by_public_path() -> None:
+    sut = load_sut("harness.scenario.reference_sut:make_reference_sut")()
+    assert isinstance(sut, ServiceUnderTest)
+    assert sut.name == "sut"
