@@ -1,4 +1,4 @@
-"""Fixtures for the proxy's unit tests: an in-process server, a client, real upstreams.
+"""Fixtures for the proxy and toxics unit tests: an in-process server, a client, real upstreams.
 
 Every async test runs twice, on the stdlib event loop and on uvloop (the stand-alone server
 runs on uvloop; in-process users may run either).
