@@ -1,4 +1,5 @@
-# Two commands: `make run` (the main job) and `make test` (lint, types, the whole suite).
+# Two commands: `make run` (the main job: the scenario library against the reference
+# service) and `make test` (lint, types, the whole suite).
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PYTEST_ARGS ?=
 # The node compatibility client is installed only where its package.json exists.
 NODE_DEPS := $(if $(wildcard tests/compat/node/package.json),$(NODE_STAMP),)
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run smoke test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,10 @@ $(NODE_STAMP): tests/compat/node/package.json
 	touch $(NODE_STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/nats-harness run
+	$(VENV)/bin/nats-harness run scenarios
+
+smoke: $(STAMP)
+	$(VENV)/bin/nats-harness smoke
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check harness tests benchmarks

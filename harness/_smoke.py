@@ -1,4 +1,4 @@
-"""``nats-harness run`` until the scenario library exists: real servers, real faults.
+"""``nats-harness smoke``: real servers, real faults, a quick check of the machine.
 
 Starts a server and clusters, drives a real nats-py client through a kill/restart and a
 pause/resume, and prints each step with its timing. Exits non-zero if any step fails.
@@ -99,7 +99,7 @@ async def _main(binary: str | None) -> None:
 
 def run_smoke(binary: str | None = None) -> int:
     """Run the smoke job; return the process exit code."""
-    print("nats-harness run: real servers, real faults", flush=True)
+    print("nats-harness smoke: real servers, real faults", flush=True)
     started = time.perf_counter()
     try:
         asyncio.run(_main(binary))

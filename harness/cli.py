@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness._version import __version__
 
@@ -21,11 +22,37 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser(
         "run",
-        help="start real servers and exercise them (the main job)",
-        description="Start real nats-server processes, drive a nats-py client through "
-        "process faults, and print what happened.",
+        help="run scenario files against a service (the main job)",
+        description="Run scenario files (default: the scenarios/ library) against the "
+        "reference service or --sut, print one line per scenario, write a JSON summary "
+        "under reports/, and exit non-zero if any verdict is not valid.",
     )
-    run.add_argument("--nats-server-bin", default=None, help="path to nats-server")
+    run.add_argument(
+        "paths",
+        nargs="*",
+        default=["scenarios"],
+        help="scenario files or folders (default: scenarios)",
+    )
+    run.add_argument(
+        "--sut",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="the service under test (default: the reference service)",
+    )
+    run.add_argument(
+        "--report",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="where to write the JSON summary (default: reports/run-*.json)",
+    )
+    smoke = sub.add_parser(
+        "smoke",
+        help="start real servers and drive a client through process faults",
+        description="Start real nats-server processes, drive a nats-py client through "
+        "process faults, and print what happened (a quick check of the machine).",
+    )
+    smoke.add_argument("--nats-server-bin", default=None, help="path to nats-server")
     sub.add_parser(
         "toxiproxy",
         add_help=False,
@@ -44,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return proxy_main(argv[1:], prog="nats-harness toxiproxy")
     args = parser.parse_args(argv)
     if args.command == "run":
+        from harness._runcmd import run_scenarios
+
+        return run_scenarios(args.paths, sut=args.sut, report=args.report)
+    if args.command == "smoke":
         from harness._smoke import run_smoke
 
         return run_smoke(binary=args.nats_server_bin)

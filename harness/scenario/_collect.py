@@ -91,6 +91,8 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
         )
         result = asyncio.run(run_scenario(scenario, sut_factory=factory, env=env))
         request.node.user_properties.append(("verdict", str(result.valid)))
+        request.node.user_properties.append(("claims", ",".join(scenario.claims)))
+        request.node.user_properties.append(("message", result.verdict.message))
         if result.valid is not True:
             pytest.fail(
                 f"scenario {scenario.name!r} ({', '.join(scenario.claims)}): "
