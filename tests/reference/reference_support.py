@@ -7,9 +7,7 @@ plugin's fixtures (``nats_server``, ``nats_server_factory``); nothing is mocked.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -17,8 +15,9 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from harness.reference import ConnectionOptions, NATSConfig, ServiceEvent
-from harness.servers import NatsServer
+from harness import wait_until_async
+from harness.errors import WaitTimeout
+from harness.reference import ConnectionOptions, NATSConfig, NATSService, ServiceEvent
 
 #: nats-py options that make faults visible quickly and keep connect attempts short.
 FAST = ConnectionOptions(
@@ -53,42 +52,22 @@ async def wait_for(
     probe: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.005
 ) -> Any:
     """Poll ``probe`` (sync or async) until truthy; fail the test naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
+    try:
+        return await wait_until_async(probe, timeout=timeout, what=what, interval=interval)
+    except WaitTimeout as exc:
+        pytest.fail(str(exc))
 
 
-def _thread_states(pid: int) -> set[str]:
-    states = set()
-    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
-        try:
-            states.add(stat.read_text().rsplit(")", 1)[1].split()[0])
-        except (OSError, IndexError):
-            continue
-    return states
-
-
-async def pause_and_wait(server: NatsServer, timeout: float = 5.0) -> None:
-    """SIGSTOP the server and wait until every thread is stopped.
-
-    ``NatsServer.pause()`` only sends the signal; a Go process's threads stop a moment
-    later, and a PONG can still be answered in between (seen while writing these tests).
-    """
-    server.pause()
-    pid = server.pid
-    assert pid is not None
-    await wait_for(
-        lambda: _thread_states(pid) <= {"T", "t"},
-        timeout=timeout,
-        what=f"{server.name} to be stopped",
+def assert_stats_add_up(service: NATSService) -> None:
+    """Every accepted batched message is published, queued, batched or in flight."""
+    s = service.get_connection_stats()
+    held = (
+        s.batch_messages_published
+        + s.failed_batch_queue_size
+        + s.current_batch_size
+        + s.in_flight_messages
     )
+    assert s.batch_messages_accepted == held, s
 
 
 class Recorder:

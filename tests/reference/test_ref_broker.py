@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from nats.aio.msg import Msg
-from reference_support import Recorder, make_config, pause_and_wait, raw_client, settle, wait_for
+from reference_support import Recorder, make_config, raw_client, settle, wait_for
 
 from harness.reference import (
     NATSMessageBroker,
@@ -189,7 +189,7 @@ async def test_is_connected_follows_the_health_check(
         await wait_for(lambda: service.get_connection_stats().health_checks > 0, timeout=5,
                        what="a periodic health check")  # fmt: skip
         assert broker.is_connected()
-        await pause_and_wait(server)
+        server.pause()  # returns once every thread is stopped
         await wait_for(lambda: not broker.is_connected(), timeout=5, what="unhealthy broker")
         # nats-py still reports the connection as connected: only ping/pong noticed.
         assert service.is_connected()

@@ -12,21 +12,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from reference_support import Recorder, make_config, pause_and_wait, subjects_for
+from reference_support import Recorder, assert_stats_add_up, make_config, subjects_for
 
 from harness.reference import NATSPublishError, NATSService
 from harness.servers import NatsServer
-
-
-def _adds_up(service: NATSService) -> None:
-    s = service.get_connection_stats()
-    held = (
-        s.batch_messages_published
-        + s.failed_batch_queue_size
-        + s.current_batch_size
-        + s.in_flight_messages
-    )
-    assert s.batch_messages_accepted == held, s
 
 
 @pytest.mark.asyncio
@@ -42,7 +31,7 @@ async def test_close_during_retries_keeps_every_message(
     try:
         good = subjects_for(service, "cl-pool-0", "cl.ok", 2)
         bad = subjects_for(service, "cl-pool-1", "cl.bad", 2)
-        await pause_and_wait(b)
+        b.pause()  # returns once every thread is stopped
         sent = {await service.publish_batched(s, b"x") for s in good + bad for _ in range(5)}
         started = time.monotonic()
         await service.close()  # final flush needs ~2 s of retries; close_timeout is 0.5 s
@@ -53,7 +42,7 @@ async def test_close_during_retries_keeps_every_message(
         assert stats.batch_messages_published == 10
         assert stats.failed_batch_queue_size == 10
         assert stats.in_flight_messages == 0
-        _adds_up(service)
+        assert_stats_add_up(service)
         queued = service.failed_batches()
         assert {g.subject for g in queued} == set(bad)
         assert all(g.ambiguous for g in queued)
@@ -72,7 +61,7 @@ async def test_full_buffer_when_the_failed_queue_holds_messages(
     config = make_config(a.url, name="fb", pool_size=1, pool_member_servers=((b.url,),),
                          max_buffered_messages=4, batch_size=4, max_batch_retries=1)  # fmt: skip
     async with NATSService(config) as service:
-        await pause_and_wait(b)
+        b.pause()  # returns once every thread is stopped
         for _ in range(4):
             await service.publish_batched("fb.x", b"1")
         await service.flush()
@@ -85,7 +74,7 @@ async def test_full_buffer_when_the_failed_queue_holds_messages(
         recovery = await service.recover_failed_batches()
         assert recovery.recovered_messages == 4
         await service.publish_batched("fb.x", b"room again")
-        _adds_up(service)
+        assert_stats_add_up(service)
 
 
 @pytest.mark.asyncio
@@ -97,7 +86,7 @@ async def test_faulted_flush_does_not_block_the_event_loop(
     async with NATSService(config) as service:
         for i in range(2000):
             await service.publish_batched(f"lag.{i % 20}", b"p" * 64)
-        await pause_and_wait(b)
+        b.pause()  # returns once every thread is stopped
         lags: list[float] = []
         stop = asyncio.Event()
 

@@ -19,8 +19,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from reference_support import (
     Recorder,
+    assert_stats_add_up,
     make_config,
-    pause_and_wait,
     raw_client,
     settle,
     subjects_for,
@@ -56,17 +56,6 @@ def _check_delays(records: list[RetryRecord], nominal: tuple[float, ...]) -> lis
     return measured
 
 
-def _adds_up(service: NATSService) -> None:
-    s = service.get_connection_stats()
-    held = (
-        s.batch_messages_published
-        + s.failed_batch_queue_size
-        + s.current_batch_size
-        + s.in_flight_messages
-    )
-    assert s.batch_messages_accepted == held, s
-
-
 @pytest.mark.asyncio
 async def test_paused_member_partial_flush_retries_queue_and_recovery(
     nats_server_factory: Callable[..., NatsServer], recorder: Recorder
@@ -81,7 +70,7 @@ async def test_paused_member_partial_flush_retries_queue_and_recovery(
     try:
         ok_subjects = subjects_for(service, "pf-pool-0", "pf.ok", 3)
         bad_subjects = subjects_for(service, "pf-pool-1", "pf.bad", 3)
-        await pause_and_wait(b)
+        b.pause()  # returns once every thread is stopped
         ids = {s: [await service.publish_batched(s, b"x") for _ in range(10)]
                for s in ok_subjects + bad_subjects}  # fmt: skip
         ok_ids = {i for s in ok_subjects for i in ids[s]}
@@ -123,7 +112,7 @@ async def test_paused_member_partial_flush_retries_queue_and_recovery(
         assert stats.last_flush_failed_messages == 30
         assert stats.retry_attempts == 9
         assert stats.retry_successes == 0
-        _adds_up(service)
+        assert_stats_add_up(service)
         await wait_for(lambda: ok_ids <= set(seen_a), timeout=5, what="A's groups at observer")
 
         # Health checks see what nats-py's status flag does not.
@@ -145,7 +134,7 @@ async def test_paused_member_partial_flush_retries_queue_and_recovery(
         assert stats.failed_batch_queue_size == 0
         assert stats.recovered_messages == 30
         assert stats.batch_messages_published == 60
-        _adds_up(service)
+        assert_stats_add_up(service)
 
         # Observer on the healthy path: every id exactly once.
         await service.publish("pf.sentinel", b"sentinel")
@@ -245,6 +234,6 @@ async def test_retry_succeeds_once_the_server_is_back(
         assert stats.retry_successes == 1
         assert stats.retry_log[-1].outcome == "published"
         assert stats.failed_batch_queue_size == 0
-        _adds_up(service)
+        assert_stats_add_up(service)
     finally:
         await service.close()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from reference_support import Recorder, make_config, pause_and_wait
+from reference_support import Recorder, make_config
 
 from harness.reference import NATSConnectionError, NATSService
 from harness.servers import NatsServer
@@ -133,7 +133,7 @@ async def test_member_on_a_paused_server_times_out(
     nats_server: NatsServer, nats_server_factory: Callable[..., NatsServer]
 ) -> None:
     stuck = nats_server_factory(name="stuck")
-    await pause_and_wait(stuck)
+    stuck.pause()  # returns once every thread is stopped
     try:
         members = ((nats_server.url,), (stuck.url,))
         config = make_config(nats_server.url, pool_member_servers=members, name="ps",

@@ -8,7 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from nats.aio.msg import Msg
-from reference_support import Recorder, make_config, raw_client, settle, wait_for
+from reference_support import (
+    Recorder,
+    assert_stats_add_up,
+    make_config,
+    raw_client,
+    settle,
+    wait_for,
+)
 
 from harness.reference import (
     ConnectionOptions,
@@ -20,17 +27,6 @@ from harness.reference import (
     NATSUnsubscribeError,
 )
 from harness.servers import NatsServer
-
-
-def _adds_up(service: NATSService) -> None:
-    s = service.get_connection_stats()
-    held = (
-        s.batch_messages_published
-        + s.failed_batch_queue_size
-        + s.current_batch_size
-        + s.in_flight_messages
-    )
-    assert s.batch_messages_accepted == held, s
 
 
 @pytest.mark.asyncio
@@ -76,7 +72,7 @@ async def test_batches_flush_by_size_and_by_interval(nats_server: NatsServer) ->
         assert stats.batches_flushed >= 2
         assert stats.total_flush_successful_messages == 13
         assert stats.total_flush_failed_messages == 0
-        _adds_up(service)
+        assert_stats_add_up(service)
     assert all(n == 1 for n in ids.values())
     await observer.close()
 
