@@ -87,7 +87,20 @@ def run_scenarios(paths: Sequence[str], *, sut: str | None, report: Path | None)
     if missing:
         print(f"nats-harness run: no such file or folder: {', '.join(missing)}")
         return 2
-    args = [*paths, "-p", "no:terminal", "-p", "no:cacheprovider", "-o", "addopts="]
+    # harness is imported before pytest starts here, so pytest cannot rewrite its asserts
+    # (it says so with a warning, an error under a project's filterwarnings = error); the
+    # harness has no asserts to rewrite.
+    args = [
+        *paths,
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+    ]
     if sut:
         args += ["--sut", sut]
     progress = _Progress()
