@@ -25,31 +25,6 @@ from harness.proxy._fixtures_support import ToxiproxyEndpoint
 from harness.servers import ClusterSpec, NatsServer, ServerConfig
 
 
-class Callbacks:
-    """Timestamped nats-py callback events of one client."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, str]] = []
-
-    def names(self) -> list[str]:
-        return [name for _, name in self.seen]
-
-    def at(self, name: str) -> float:
-        return next(t for t, n in self.seen if n == name)
-
-    def options(self) -> dict[str, Any]:
-        async def disconnected() -> None:
-            self.seen.append((time.monotonic(), "disconnected"))
-
-        async def reconnected() -> None:
-            self.seen.append((time.monotonic(), "reconnected"))
-
-        async def error(exc: Exception) -> None:
-            self.seen.append((time.monotonic(), f"error:{type(exc).__name__}"))
-
-        return {"disconnected_cb": disconnected, "reconnected_cb": reconnected, "error_cb": error}
-
-
 class Inbox:
     """Collects messages of a subscription callback."""
 
@@ -69,16 +44,14 @@ async def api(toxiproxy: ToxiproxyEndpoint) -> AsyncIterator[ToxiproxyClient]:
         yield client
 
 
-async def connect(
-    url: str, name: str, callbacks: Callbacks | None = None, **options: Any
-) -> nats.NATS:
+async def connect(url: str, name: str, callbacks: Any = None, **options: Any) -> nats.NATS:
     settings: dict[str, Any] = {
         "name": name,
         "connect_timeout": 1,
         "reconnect_time_wait": 0.1,
         "max_reconnect_attempts": -1,
         "dont_randomize": True,
-        **(callbacks or Callbacks()).options(),
+        **(callbacks.options() if callbacks is not None else {}),
         **options,
     }
     return await nats.connect(url, **settings)
@@ -136,10 +109,10 @@ async def test_drop_the_third_pub_to_orders_star(
 
 @pytest.mark.asyncio
 async def test_holding_every_pong_for_two_seconds_makes_the_client_stale(
-    api: ToxiproxyClient, nats_server: NatsServer
+    api: ToxiproxyClient, nats_server: NatsServer, callback_log: Any
 ) -> None:
     proxy = await api.create_proxy("nats", f"127.0.0.1:{nats_server.port}")
-    callbacks = Callbacks()
+    callbacks = callback_log()
     nc = await connect(
         url_of(proxy), "pinger", callbacks, ping_interval=0.5, max_outstanding_pings=1
     )
@@ -245,10 +218,10 @@ async def test_toxics_targeted_by_connect_name_touch_only_that_client(
 
 @pytest.mark.asyncio
 async def test_reset_endpoint_resets_the_named_client_which_reconnects(
-    api: ToxiproxyClient, nats_server: NatsServer
+    api: ToxiproxyClient, nats_server: NatsServer, callback_log: Any
 ) -> None:
     proxy = await api.create_proxy("nats", f"127.0.0.1:{nats_server.port}")
-    victim_events, bystander_events = Callbacks(), Callbacks()
+    victim_events, bystander_events = callback_log(), callback_log()
     victim = await connect(url_of(proxy), "victim", victim_events)
     bystander = await connect(url_of(proxy), "bystander", bystander_events)
     await until(
@@ -296,6 +269,7 @@ async def test_closing_route_connects_partitions_two_nodes_until_removed(
         await asyncio.to_thread(node1.start)
         routed: Callable[[], bool] = lambda: _route_ids(node0) == {node1.server_id}  # noqa: E731
         await until(routed, timeout=10, what="node1 routed to node0 through the proxy")
+
         # Pooled route connections are identified as their CONNECT arrives: wait for all.
         async def identified() -> set[tuple[str, str]]:
             listed = await api.connections("route")

@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import nats
 import pytest
@@ -14,51 +15,14 @@ from harness import wait_until_async as until
 from harness.servers import NatsServer
 
 
-class Events:
-    """Timestamped nats-py callback events."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, str]] = []
-
-    def names(self) -> list[str]:
-        return [name for _, name in self.seen]
-
-    def at(self, name: str) -> float:
-        return next(t for t, n in self.seen if n == name)
-
-    def callbacks(self) -> dict[str, object]:
-        async def disconnected() -> None:
-            self.seen.append((time.monotonic(), "disconnected"))
-
-        async def reconnected() -> None:
-            self.seen.append((time.monotonic(), "reconnected"))
-
-        async def error(exc: Exception) -> None:
-            self.seen.append((time.monotonic(), f"error:{type(exc).__name__}"))
-
-        async def lame_duck() -> None:
-            self.seen.append((time.monotonic(), "lame_duck"))
-
-        async def closed() -> None:
-            self.seen.append((time.monotonic(), "closed"))
-
-        return {
-            "disconnected_cb": disconnected,
-            "reconnected_cb": reconnected,
-            "error_cb": error,
-            "lame_duck_mode_cb": lame_duck,
-            "closed_cb": closed,
-        }
-
-
-async def connect(server: NatsServer, events: Events, **kw: object) -> nats.NATS:
+async def connect(server: NatsServer, events: Any, **kw: object) -> nats.NATS:
     options: dict[str, object] = {
         "connect_timeout": 1,
         "reconnect_time_wait": 0.05,
         "max_reconnect_attempts": 200,
         "ping_interval": 1,
         "max_outstanding_pings": 2,
-        **events.callbacks(),
+        **events.options(),
         **kw,
     }
     return await nats.connect(server.url, **options)
@@ -67,9 +31,10 @@ async def connect(server: NatsServer, events: Events, **kw: object) -> nats.NATS
 @pytest.mark.asyncio
 async def test_kill_then_restart_on_same_port_client_reconnects(
     nats_server_factory: Callable[..., NatsServer],
+    callback_log: Any,
 ) -> None:
     server = nats_server_factory()
-    port, events = server.port, Events()
+    port, events = server.port, callback_log()
     nc = await connect(server, events)
     got: list[bytes] = []
 
@@ -99,8 +64,9 @@ async def test_kill_then_restart_on_same_port_client_reconnects(
 @pytest.mark.asyncio
 async def test_pause_makes_client_go_stale_and_resume_recovers(
     nats_server_factory: Callable[..., NatsServer],
+    callback_log: Any,
 ) -> None:
-    server, events = nats_server_factory(), Events()
+    server, events = nats_server_factory(), callback_log()
     nc = await connect(server, events)
     paused_at = time.monotonic()
     server.pause()
@@ -121,8 +87,9 @@ async def test_pause_makes_client_go_stale_and_resume_recovers(
 @pytest.mark.asyncio
 async def test_lame_duck_is_seen_by_the_client_callback(
     nats_server_factory: Callable[..., NatsServer],
+    callback_log: Any,
 ) -> None:
-    server, events = nats_server_factory(lame_duck_grace_period="1s"), Events()
+    server, events = nats_server_factory(lame_duck_grace_period="1s"), callback_log()
     nc = await connect(server, events, max_reconnect_attempts=2)
     sent = time.monotonic()
     server.lame_duck()
