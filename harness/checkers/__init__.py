@@ -61,14 +61,21 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
      service (``ok`` = sent).
    - client event ``"invalid_incoming"``: the service rejected an incoming message.
    - ``f="handled"``, value ``{"id": str}``: the service's handler ran for that message.
+   - ``f="inject_valid"``, value ``{"id": str}``: a valid incoming message sent to the
+     service; once ``ok``, a ``handled`` operation must carry its id.
 6. Loop lag (:func:`check_loop_lag`): client event ``"loop_lag"`` ``{"max_ms": float}``
    and/or ``{"samples": [float ms, ...]}``.
+7. Metrics (:func:`check_metrics`): client event ``"stats"`` ``{"point": str, "stats":
+   {key: int}}`` with the keys of :data:`METRIC_KEYS`; batched ``publish`` invocations
+   carry ``"batched": true``; the ``group_published`` / ``batch_queued_failed`` /
+   ``recovered`` events carry ``message_ids`` (and ``at``, when the service saw it).
 """
 
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
 from harness.checkers._exceptions import check_exceptions
 from harness.checkers._loop_lag import check_loop_lag
+from harness.checkers._metrics import METRIC_KEYS, check_metrics
 from harness.checkers._ops import Operation, operations, summary
 from harness.checkers._pool import check_pool
 from harness.checkers._registry import CHECKERS, make_checker
@@ -86,6 +93,7 @@ from harness.checkers._validation import check_validation
 
 __all__ = [
     "CHECKERS",
+    "METRIC_KEYS",
     "UNKNOWN",
     "CheckResult",
     "Checker",
@@ -95,6 +103,7 @@ __all__ = [
     "check_backoff",
     "check_exceptions",
     "check_loop_lag",
+    "check_metrics",
     "check_pool",
     "check_safe",
     "check_validation",

@@ -12,6 +12,7 @@ from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
 from harness.checkers._exceptions import check_exceptions
 from harness.checkers._loop_lag import check_loop_lag
+from harness.checkers._metrics import check_metrics
 from harness.checkers._pool import check_pool
 from harness.checkers._result import Checker, CheckResult
 from harness.checkers._validation import check_validation
@@ -26,6 +27,7 @@ CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
         "pool": check_pool,
         "validation": check_validation,
         "loop_lag": check_loop_lag,
+        "metrics": check_metrics,
     }
 )
 

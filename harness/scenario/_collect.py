@@ -52,7 +52,10 @@ class ScenarioFile(pytest.File):
         scenario = load_scenario(self.path, _claims_for(self.path))
         item = pytest.Function.from_parent(self, name=scenario.name, callobj=_test_for(scenario))
         item.add_marker("scenario")
+        known = {line.split(":", 1)[0].strip() for line in self.config.getini("markers")}
         for marker in scenario.markers:
+            if marker not in known:  # a scenario's markers are declared by its file
+                self.config.addinivalue_line("markers", f"{marker}: named by scenario files")
             item.add_marker(marker)
         item.user_properties.append(("claims", ",".join(scenario.claims)))
         yield item

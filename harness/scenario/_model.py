@@ -24,6 +24,7 @@ __all__ = [
     "CheckerSpec",
     "Claim",
     "Claims",
+    "Messages",
     "Publishes",
     "Requests",
     "Scenario",
@@ -35,7 +36,7 @@ __all__ = [
 
 CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
 ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
-CHECKERS = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag")
+CHECKERS = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics")
 Text = Annotated[str, Strict()]
 
 
@@ -87,6 +88,22 @@ class Requests(StrictModel):
     responder: Annotated[bool, Strict()] = True
 
 
+class Messages(StrictModel):
+    """Structured (chat and event) messages through the service's validating broker.
+
+    ``valid`` good messages and ``invalid`` bad ones (each bad in one named field) go both
+    ways: the service publishes them (``outgoing``), and the observer sends them to a
+    subscription of the service (``incoming``). Chat and event messages alternate, so the
+    broker's detection of the message type is exercised too.
+    """
+
+    valid: NonNegInt = 0
+    invalid: NonNegInt = 0
+    subject: Subject = "harness.messages"
+    outgoing: Annotated[bool, Strict()] = True
+    incoming: Annotated[bool, Strict()] = True
+
+
 class Subscription(StrictModel):
     """A subscription the service holds during the run (``queue``: a queue group)."""
 
@@ -101,14 +118,26 @@ class Workload(StrictModel):
     publishes: Publishes = Field(default_factory=Publishes)
     requests: Requests = Field(default_factory=Requests)
     subscriptions: tuple[Subscription, ...] = ()
-    invalid_messages: NonNegInt = 0
+    messages: Messages = Field(default_factory=Messages)
 
 
 class CheckerSpec(StrictModel):
     """A checker that must hold, by name, with its parameters."""
 
-    name: Literal["accounting", "exceptions", "backoff", "pool", "validation", "loop_lag"]
+    name: Literal[
+        "accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics"
+    ]
     params: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _params_fit(self) -> CheckerSpec:
+        from harness.checkers import make_checker
+
+        try:
+            make_checker(self.name, self.params)
+        except (KeyError, TypeError) as exc:
+            raise _at(("params",), "{problem}", problem=str(exc).strip("'\"")) from None
+        return self
 
 
 class Scenario(StrictModel):

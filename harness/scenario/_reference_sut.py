@@ -25,13 +25,21 @@ from harness.errors import ConfigError
 from harness.reference import (
     IncomingMessage,
     NATSConfig,
+    NATSMessageBroker,
     NATSService,
     PoolInitReport,
     RetryRecord,
     ServiceEvent,
     SubscriptionInfo,
 )
-from harness.scenario._sut import EventSink, FlushOutcome, PoolInit, ServiceUnderTest, SutEnv
+from harness.scenario._sut import (
+    EventSink,
+    FlushOutcome,
+    MessageHandler,
+    PoolInit,
+    ServiceUnderTest,
+    SutEnv,
+)
 
 __all__ = ["ReferenceSut", "make_reference_sut"]
 
@@ -67,6 +75,7 @@ class ReferenceSut:
 
     def __init__(self) -> None:
         self._service: NATSService | None = None
+        self._broker: NATSMessageBroker | None = None
         self._env: SutEnv | None = None
         self._report: EventSink | None = None
         self._held: dict[str, list[ServiceEvent]] = {}
@@ -82,6 +91,7 @@ class ReferenceSut:
         self.name = config.name
         self._env, self._report = env, report
         service = self._service = NATSService(config)
+        self._broker = NATSMessageBroker(service)
         service.add_observer(self._observe)
         return _pool_init(await service.connect(), config.name)
 
@@ -136,6 +146,35 @@ class ReferenceSut:
         if not isinstance(handle, SubscriptionInfo | str):
             raise TypeError(f"not a subscription handle: {handle!r}")
         await self._svc().unsubscribe(handle)
+
+    async def publish_message(self, subject: str, message: Mapping[str, Any]) -> None:
+        """``NATSMessageBroker.publish()``: validated, then confirmed."""
+        await self._brk().publish(subject, message)
+
+    async def subscribe_messages(self, subject: str, handler: MessageHandler) -> object:
+        """``NATSMessageBroker.subscribe()``: decoded, validated messages to ``handler``."""
+
+        async def on_message(message: dict[str, Any]) -> None:
+            handler(message)
+
+        return await self._brk().subscribe(subject, on_message)
+
+    def stats(self) -> dict[str, int]:
+        """``get_connection_stats()`` under the names of ``harness.checkers.METRIC_KEYS``."""
+        s = self._svc().get_connection_stats()
+        return {
+            "pool_init_successes": s.pool_init_successes,
+            "pool_init_failures": s.pool_init_failures,
+            "current_batch_size": s.current_batch_size + s.in_flight_messages,
+            "failed_batch_queue_size": s.failed_batch_queue_size,
+            "flush_successful_messages": s.total_flush_successful_messages,
+            "flush_failed_messages": s.total_flush_failed_messages,
+        }
+
+    def _brk(self) -> NATSMessageBroker:
+        if self._broker is None:
+            raise RuntimeError("the reference SUT was not started")
+        return self._broker
 
     def _svc(self) -> NATSService:
         if self._service is None:

@@ -19,8 +19,11 @@ from harness.errors import ConfigError
 __all__ = [
     "EventSink",
     "FlushOutcome",
+    "MessageHandler",
+    "MessagingSut",
     "PoolInit",
     "ServiceUnderTest",
+    "StatsSut",
     "SutEnv",
     "SutFactory",
     "load_sut",
@@ -133,6 +136,35 @@ class ServiceUnderTest(Protocol):
 
     async def stop(self) -> None:
         """Close every connection (bounded by the service's own close timeout)."""
+        ...
+
+
+MessageHandler = Callable[[Mapping[str, Any]], None]
+"""``handler(message)``: called with each decoded message the service let through."""
+
+
+@runtime_checkable
+class MessagingSut(Protocol):
+    """Optional: a service with a validating message broker (``workload.messages``)."""
+
+    async def publish_message(self, subject: str, message: Mapping[str, Any]) -> None:
+        """Validate and publish one structured message; return once the server confirmed it.
+
+        An invalid message raises the service's typed error naming the bad field.
+        """
+        ...
+
+    async def subscribe_messages(self, subject: str, handler: MessageHandler) -> object:
+        """Subscribe with validation; call ``handler`` with each valid decoded message."""
+        ...
+
+
+@runtime_checkable
+class StatsSut(Protocol):
+    """Optional: a service that reports statistics (read by the ``metrics`` checker)."""
+
+    def stats(self) -> Mapping[str, Any]:
+        """The current statistics, keyed as :data:`harness.checkers.METRIC_KEYS`."""
         ...
 
 

@@ -79,7 +79,7 @@ def build(scenario: Scenario, env: ScenarioEnv) -> Built:
         return Built(
             urls,
             urls,
-            cluster[0].url,
+            cluster[-1].url,  # the observer's node: the service dials node 0 first
             {f"node:{i}": link for i, link in enumerate(node_links)},
             {f"node:{i}": ServerFaults(node, log) for i, node in enumerate(cluster)},
             cluster=cluster,

@@ -124,6 +124,7 @@ def test_make_checker_binds_params_and_rejects_unknown_ones(rec: Rec) -> None:
         "pool",
         "validation",
         "loop_lag",
+        "metrics",
     }
     with pytest.raises(KeyError, match="no checker 'latency'"):
         make_checker("latency")

@@ -57,3 +57,36 @@ def test_handler_invoked_for_invalid_incoming_is_invalid(rec: Rec) -> None:
 def test_nothing_invalid_sent_is_unknown(rec: Rec) -> None:
     rec.publish("m1")
     assert check_validation(rec.h).valid == UNKNOWN
+
+
+def test_valid_incoming_messages_must_be_handled(rec: Rec) -> None:
+    rec.op("inject_invalid", {"id": "bad1"})
+    rec.event("invalid_incoming")
+    rec.op("inject_valid", {"id": "ok1"})
+    rec.op("inject_valid", {"id": "ok2"})
+    rec.op("handled", {"id": "ok1"})
+    r = check_validation(rec.h)
+    assert r.valid is False
+    assert r.details["problems"] == ["valid incoming messages never handled: ok2"]
+
+
+def test_disabled_validation_must_let_everything_through(rec: Rec) -> None:
+    rec.op("publish_invalid", {"id": "out1", "field": "content"})
+    rec.op("inject_invalid", {"id": "in1"})
+    rec.op("handled", {"id": "in1"})
+    assert check_validation(rec.h, enabled=False).valid is True
+    rec.op(
+        "publish_invalid",
+        {"id": "out2", "field": "content"},
+        "fail",
+        error=PublishError("invalid", field="content"),
+    )
+    rec.op("inject_invalid", {"id": "in2"})
+    rec.event("invalid_incoming")
+    r = check_validation(rec.h, enabled=False)
+    assert r.valid is False
+    assert r.details["problems"] == [
+        "publish_invalid op 4 (id out2) ended fail with validation disabled",
+        "invalid messages not handled with validation disabled: in2",
+        "1 invalid_incoming reported with validation disabled",
+    ]

@@ -60,6 +60,12 @@ def faults(draw: st.DrawFn, kind: str, size: int) -> dict[str, Any]:
     return step
 
 
+# every checker, with parameters where it requires some
+checkers = st.sampled_from([c for c in CHECKERS if c != "exceptions"]).map(
+    lambda c: {"name": c}
+) | st.just({"name": "exceptions", "params": {"f": "request", "expected_types": ["E"]}})
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     kind = draw(st.sampled_from(["server", "pool", "cluster"]))
@@ -79,10 +85,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                 "batched": draw(st.booleans()),
             },
             "requests": {"count": draw(st.integers(0, 100)), "timeout_s": draw(positive)},
-            "invalid_messages": draw(st.integers(0, 100)),
+            "messages": {
+                "valid": draw(st.integers(0, 100)),
+                "invalid": draw(st.integers(0, 100)),
+                "incoming": draw(st.booleans()),
+            },
         },
         "faults": draw(st.lists(faults(kind, n), max_size=4)),
-        "checkers": [{"name": c} for c in draw(st.lists(st.sampled_from(CHECKERS), min_size=1))],
+        "checkers": draw(st.lists(checkers, min_size=1)),
         "timeout_s": draw(positive),
         "markers": draw(st.lists(st.from_regex(r"\A[a-z_][a-z0-9_]{0,8}\Z"), max_size=2)),
         "seed": draw(st.none() | st.integers(0, 2**32)),
