@@ -14,13 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness.errors import ProxyNotFound
 from harness.history import History
 
-__all__ = ["Fault", "FaultLog"]
+if TYPE_CHECKING:
+    from harness.proxy import SyncToxiproxyClient
+
+__all__ = ["Fault", "FaultLog", "delete_proxies"]
+
+
+def delete_proxies(api: SyncToxiproxyClient, names: Iterable[str]) -> None:
+    """Delete the proxies ``names``, ignoring the ones already gone."""
+    for name in names:
+        try:
+            api.delete_proxy(name)
+        except ProxyNotFound:
+            pass
 
 
 class FaultLog:

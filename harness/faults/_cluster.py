@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness._wait import wait_until
 from harness.errors import ClusterError, ConfigError, MonitoringError, ServerNotRunning, WaitTimeout
-from harness.faults._base import Fault, FaultLog
+from harness.faults._base import Fault, FaultLog, delete_proxies
 from harness.servers._config import ClusterSpec, ServerConfig
 from harness.servers._server import NatsServer
 
@@ -195,8 +195,6 @@ class FaultyCluster:
 
     def close(self) -> None:
         """Remove every fault (unverified), stop the nodes, delete the proxies (idempotent)."""
-        from harness.errors import ProxyNotFound
-
         self._closing = True
         try:
             for fault in reversed(self._faults):
@@ -205,11 +203,7 @@ class FaultyCluster:
             self._faults.clear()
             for node in self.nodes:
                 node.stop()
-            for proxy in self.proxies:
-                try:
-                    self.api.delete_proxy(proxy)
-                except ProxyNotFound:
-                    pass
+            delete_proxies(self.api, self.proxies)
             self.proxies.clear()
             if self._placeholder is not None:
                 self._placeholder.close()

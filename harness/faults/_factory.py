@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from harness.faults._base import FaultLog
+from harness.faults._base import FaultLog, delete_proxies
 from harness.faults._link import Link
 from harness.faults._pool import Pool
 
@@ -83,11 +83,5 @@ class LinkFactory:
 
     def close(self) -> None:
         """Delete every proxy this factory created (ignoring ones already gone)."""
-        from harness.errors import ProxyNotFound
-
-        for proxy in self.created:
-            try:
-                self.api.delete_proxy(proxy)
-            except ProxyNotFound:
-                pass
+        delete_proxies(self.api, self.created)
         self.created.clear()

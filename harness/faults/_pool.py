@@ -70,12 +70,19 @@ class Pool:
             raise ConfigError(
                 f"how must be down, blackhole, drop or reset, got {how!r}", where="how", value=how
             )
-        # The member faults act silently; the pool fault is what the history shows.
+        parts = [self._member_fault(self._quiet(self.members[i]), how) for i in chosen]
+        return self._together("pool_break", {"members": chosen, "how": how}, parts, how)
+
+    @staticmethod
+    def _quiet(link: Link) -> Link:
+        """``link`` journaling to a throw-away log: the pool fault is what the history shows."""
         quiet = FaultLog(History())
-        parts = [
-            self._member_fault(Link(m.api, m.proxy, m.listen, quiet, extensions=m.extensions), how)
-            for m in (self.members[i] for i in chosen)
-        ]
+        return Link(link.api, link.proxy, link.listen, quiet, extensions=link.extensions)
+
+    def _together(
+        self, kind: str, params: dict[str, object], parts: list[Fault], how: BreakMode
+    ) -> Fault:
+        """One pool fault applying (all or none of) ``parts`` and healing them all."""
 
         def apply() -> None:
             done: list[Fault] = []
@@ -91,15 +98,7 @@ class Pool:
             for part in parts:
                 part.heal()
 
-        instant = how == "reset"
-        return Fault(
-            self.log,
-            "pool_break",
-            self.target,
-            {"members": chosen, "how": how},
-            apply,
-            None if instant else heal,
-        )
+        return Fault(self.log, kind, self.target, params, apply, None if how == "reset" else heal)
 
     @staticmethod
     def _member_fault(link: Link, how: BreakMode) -> Fault:
@@ -112,15 +111,24 @@ class Pool:
         return link.reset()
 
     def break_by_name(self, connect_name: str, how: BreakMode = "blackhole") -> Fault:
-        """Fail the connections (through :attr:`shared`) whose ``CONNECT`` name matches."""
+        """Fail the connections whose ``CONNECT`` name matches, on every link of the pool.
+
+        The name is matched on :attr:`shared` and on each member link, so the client is
+        hit wherever it dials; the other clients on those links are untouched.
+        """
         if how == "down":
             raise ConfigError(
                 "down cannot target one client; use blackhole, drop or reset",
                 where="how",
                 value=how,
             )
-        if how == "blackhole":
-            return self.shared.blackhole(connect_name=connect_name)
-        if how == "drop":
-            return self.shared.drop(connect_name=connect_name)
-        return self.shared.reset(connect_name=connect_name)
+        parts: list[Fault] = []
+        for link in (self._quiet(self.shared), *(self._quiet(m) for m in self.members)):
+            if how == "blackhole":
+                parts.append(link.blackhole(connect_name=connect_name))
+            elif how == "drop":
+                parts.append(link.drop(connect_name=connect_name))
+            else:
+                parts.append(link.reset(connect_name=connect_name))
+        params: dict[str, object] = {"connect_name": connect_name, "how": how}
+        return self._together("pool_break_by_name", params, parts, how)

@@ -29,3 +29,24 @@ async def test_blackhole_only_member_b(nats_pool, nats_server):
     assert (held.subject, held.data) == ("from.b", b"held")
     for nc in (a, b, watcher):
         await nc.close()
+
+
+@pytest.mark.asyncio
+async def test_the_name_is_matched_on_member_links_too(nats_pool, nats_server):
+    watcher = await nats.connect(nats_server.url)
+    sub = await watcher.subscribe("via.*")
+    await watcher.flush()
+    member = nats_pool.urls[1]  # a pool whose members each dial their own link
+    b = await nats.connect(member, name="svc-pool-b")
+    other = await nats.connect(member, name="svc-pool-c")
+    with nats_pool.break_by_name("svc-pool-b", how="blackhole") as fault:
+        assert fault.kind == "pool_break_by_name"
+        await b.publish("via.b", b"held")
+        await other.publish("via.c", b"passes")
+        await other.flush(timeout=1)
+        assert (await sub.next_msg(timeout=2)).subject == "via.c"
+        with pytest.raises(nats.errors.TimeoutError):
+            await sub.next_msg(timeout=0.5)
+    assert (await sub.next_msg(timeout=2)).subject == "via.b"
+    for nc in (b, other, watcher):
+        await nc.close()
