@@ -69,13 +69,29 @@ class Topology(StrictModel):
 
 
 class Publishes(StrictModel):
-    """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out."""
+    """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out.
+
+    ``batched`` hands them to the service's batch, flushed at the end. With
+    ``recover_during_faults`` the runner also asks the service to recover its failed-batch
+    queue right after that flush, while the faults are still in place: a recovery that
+    fails must keep the messages queued for the final recovery after the heal.
+    """
 
     count: NonNegInt = 0
     rate_per_s: PosFloat | None = None
     subjects: Annotated[tuple[Subject, ...], Field(min_length=1)] = ("harness.test",)
     payload_bytes: NonNegInt = 128
     batched: Annotated[bool, Strict()] = False
+    recover_during_faults: Annotated[bool, Strict()] = False
+
+    @model_validator(mode="after")
+    def _recover_needs_batches(self) -> Publishes:
+        if self.recover_during_faults and not self.batched:
+            raise _at(
+                ("recover_during_faults",),
+                "recover_during_faults needs batched: true (only batches are queued)",
+            )
+        return self
 
 
 class Requests(StrictModel):

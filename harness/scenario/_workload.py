@@ -50,6 +50,7 @@ class Workload:
         self.prefix = prefix
         self.pending: dict[str, OpHandle] = {}
         self.queued: list[str] = []
+        self.recovered: set[str] = set()
         self.handled: dict[str, asyncio.Event] = {}
         if self._messages_needed() and not isinstance(sut, MessagingSut):
             raise ConfigError(
@@ -91,23 +92,26 @@ class Workload:
                 op.ok(returned)
 
     async def settle(self) -> None:
-        """After the final heal: recover the failed-batch queue, if anything was queued."""
-        if not self.queued:
-            return
-        left = set(self.queued)
+        """After the final heal: recover the failed-batch queue, if anything is left in it."""
+        left = set(self.queued) - self.recovered
         for attempt in range(1, RECOVER_TRIES + 1):
-            op = self.history.invoke(self.sut.name, "recover", {"attempt": attempt})
-            try:
-                ids = await self.sut.recover()
-            except Exception as exc:
-                op.info(exc)
-            else:
-                op.ok({"ids": list(ids)})
-                left -= set(ids)
-            self.snapshot("after_recover")
             if not left:
                 return
-            await asyncio.sleep(RECOVER_PAUSE_S)
+            left -= set(await self._recover({"attempt": attempt}))
+            await asyncio.sleep(RECOVER_PAUSE_S if left else 0)
+
+    async def _recover(self, value: dict[str, Any]) -> tuple[str, ...]:
+        op = self.history.invoke(self.sut.name, "recover", value)
+        ids: tuple[str, ...] = ()
+        try:
+            ids = tuple(await self.sut.recover())
+        except Exception as exc:
+            op.info(exc)
+        else:
+            op.ok({"ids": list(ids)})
+            self.recovered.update(ids)
+        self.snapshot("after_recover")
+        return ids
 
     def snapshot(self, point: str) -> None:
         """Record the service's statistics as a ``stats`` event, if it reports any."""
@@ -143,6 +147,8 @@ class Workload:
             await asyncio.sleep(1 / p.rate_per_s if p.rate_per_s else 0)
         if p.batched:
             await self._flush()
+            if p.recover_during_faults and self.queued:
+                await self._recover({"attempt": 0, "during_faults": True})
 
     async def _flush(self) -> None:
         self.snapshot("before_flush")
