@@ -8,6 +8,7 @@ pytest's terminal output with one line per scenario and writes ``reports/run-*.j
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,8 +78,17 @@ def _indent(text: str, limit: int = 40) -> str:
     return "\n".join("    " + line for line in shown)
 
 
-def run_scenarios(paths: Sequence[str], *, sut: str | None, report: Path | None) -> int:
+def run_scenarios(
+    paths: Sequence[str],
+    *,
+    sut: str | None,
+    report: Path | None,
+    fault_report: Path | None = None,
+) -> int:
     """Run the scenario files or folders in ``paths``; return the process exit code.
+
+    Also writes the HTML fault report (default: beside the summary, ``<summary
+    stem>-report.html``, with its JSON).
 
     Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
     2 a file could not be loaded, or nothing was found.
@@ -98,11 +108,20 @@ def run_scenarios(paths: Sequence[str], *, sut: str | None, report: Path | None)
         "no:cacheprovider",
         "-o",
         "addopts=",
+        # scenarios use no pytest-asyncio fixture; without this, projects that do not set
+        # it get pytest-asyncio's deprecation warning printed before the first line
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if sut:
         args += ["--sut", sut]
+    stamp = time.strftime("run-%Y%m%d-%H%M%S")
+    summary_path = report or Path("reports") / f"{stamp}.json"
+    html = fault_report or summary_path.with_name(f"{summary_path.stem}-report.html")
+    command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
+    args += ["--fault-report", str(html), "--fault-report-command", command]
     progress = _Progress()
     started = time.monotonic()
     code = int(pytest.main(args, plugins=[progress]))
@@ -111,7 +130,7 @@ def run_scenarios(paths: Sequence[str], *, sut: str | None, report: Path | None)
     for row in progress.rows:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "nothing ran"
-    target = report or Path("reports") / time.strftime("run-%Y%m%d-%H%M%S.json")
+    target = summary_path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
         json.dumps(
@@ -126,6 +145,8 @@ def run_scenarios(paths: Sequence[str], *, sut: str | None, report: Path | None)
         )
     )
     print(f"{summary} in {elapsed:.1f}s; summary written to {target}", flush=True)
+    if html.exists():
+        print(f"fault report: {html}", flush=True)
     if progress.errors or code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return 2
     return 0 if code == pytest.ExitCode.OK else 1

@@ -46,6 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the JSON summary (default: reports/run-*.json)",
     )
+    run.add_argument(
+        "--fault-report",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="where to write the HTML fault report, with its JSON beside it "
+        "(default: beside the summary, <summary>-report.html)",
+    )
+    report = sub.add_parser(
+        "report",
+        help="render an HTML fault report again from its JSON",
+        description="Render the HTML fault report from the JSON written beside it.",
+    )
+    report.add_argument("source", type=Path, metavar="IN.json", help="the report's JSON")
+    report.add_argument(
+        "-o", "--output", type=Path, default=None, metavar="OUT.html", help="default: IN.html"
+    )
     smoke = sub.add_parser(
         "smoke",
         help="start real servers and drive a client through process faults",
@@ -73,7 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from harness._runcmd import run_scenarios
 
-        return run_scenarios(args.paths, sut=args.sut, report=args.report)
+        return run_scenarios(
+            args.paths, sut=args.sut, report=args.report, fault_report=args.fault_report
+        )
+    if args.command == "report":
+        from harness.report._cli import report_command
+
+        return report_command(args.source, args.output)
     if args.command == "smoke":
         from harness._smoke import run_smoke
 

@@ -7,6 +7,7 @@ are imported inside the fixtures, never at plugin import.
 
 from __future__ import annotations
 
+from argparse import SUPPRESS
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,10 @@ _SUT_HELP = (
     "the service under test of scenario files, as 'module:factory' "
     "(default: the reference service, harness.scenario.reference_sut:make_reference_sut)"
 )
+_REPORT_HELP = (
+    "write an HTML fault report to this path (faults, client events, message outcomes and "
+    "verdicts per test) and the same data as JSON beside it (x.html -> x.json)"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--sut", dest="nats_sut", default=None, help=_SUT_HELP)
     parser.addini("nats_sut", _SUT_HELP, default="")
+    group.addoption(
+        "--fault-report", dest="fault_report", default=None, metavar="PATH", help=_REPORT_HELP
+    )
+    parser.addini("fault_report", _REPORT_HELP, default="")
+    # The command line the report shows, set by `nats-harness run` (hidden).
+    group.addoption("--fault-report-command", dest="fault_report_command", help=SUPPRESS)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -86,6 +97,14 @@ def pytest_configure(config: pytest.Config) -> None:
         from harness import _proc
 
         _proc.sweep_orphans()
+    report = config.getoption("fault_report") or config.getini("fault_report")
+    if report:
+        from harness.report._pytest import FaultReportPlugin
+
+        base = config.invocation_params.dir if config.getoption("fault_report") else config.rootpath
+        writer = not hasattr(config, "workerinput")  # only the controller writes
+        plugin = FaultReportPlugin(config, base / str(report), writer=writer)
+        config.pluginmanager.register(plugin, "nats-fault-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

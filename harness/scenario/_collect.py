@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,7 +20,13 @@ from harness.scenario._errors import ScenarioError
 from harness.scenario._load import load_claims, load_scenario
 from harness.scenario._model import Claims, Scenario
 
-__all__ = ["DEFAULT_SUT", "ScenarioFile", "is_scenario_file"]
+if TYPE_CHECKING:
+    from harness.scenario._runner import ScenarioResult
+
+__all__ = ["DEFAULT_SUT", "RESULT_KEY", "ScenarioFile", "is_scenario_file"]
+
+#: where a scenario item keeps its :class:`ScenarioResult` (read by the fault report)
+RESULT_KEY: pytest.StashKey[ScenarioResult] = pytest.StashKey()
 
 DEFAULT_SUT = "harness.scenario.reference_sut:make_reference_sut"
 CLAIMS_FILE = "claims.yaml"
@@ -93,6 +99,7 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
             make_cluster=nats_faulty_cluster,
         )
         result = asyncio.run(run_scenario(scenario, sut_factory=factory, env=env))
+        request.node.stash[RESULT_KEY] = result
         request.node.user_properties.append(("verdict", str(result.valid)))
         request.node.user_properties.append(("claims", ",".join(scenario.claims)))
         request.node.user_properties.append(("message", result.verdict.message))
