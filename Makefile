@@ -43,6 +43,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) benchmarks/bench_servers.py
 	$(PY) benchmarks/bench_proxy.py
+	$(PY) benchmarks/bench_scenarios.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
