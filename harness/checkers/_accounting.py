@@ -44,7 +44,11 @@ def _best_by_id(pubs: list[Operation]) -> dict[str, Operation]:
 
 
 def check_accounting(
-    history: History, *, allow_duplicates: bool = False, observer: str = "observer"
+    history: History,
+    *,
+    allow_duplicates: bool = False,
+    require_recovered: bool = False,
+    observer: str = "observer",
 ) -> CheckResult:
     """Account for every published message id (record conventions: package docstring).
 
@@ -57,6 +61,9 @@ def check_accounting(
     Args:
         history: the recorded run.
         allow_duplicates: at-least-once delivery; duplicates are reported but valid.
+        require_recovered: every fault healed and the service could reconnect, so its
+            recovery had every chance: an id still only ``kept`` was forgotten by the
+            failed-batch queue, and is a problem.
         observer: process name of the receipts that are ground truth.
 
     Returns:
@@ -119,6 +126,12 @@ def check_accounting(
         gone = [f"{m} ({_when(best[m])})" for m in sorted(fates["silently_gone"])]
         problems.append(
             f"{len(gone)} silently gone (not delivered, not queued, no error): {listing(gone)}"
+        )
+    if fates["kept"] and require_recovered:
+        kept = sorted(fates["kept"])
+        problems.append(
+            f"{len(kept)} kept in the failed queue, never recovered after the faults healed: "
+            f"{listing(kept)}"
         )
     if duplicated and not allow_duplicates:
         dups = [f"{m} x{n}" for m, n in duplicated.items()]

@@ -172,7 +172,7 @@ class Workload:
     async def _requests(self) -> None:
         r = self.w.requests
         for i in range(r.count):
-            expect = bool(self.schedule.active_faults())
+            expect = bool(self.schedule.active_faults()) or not r.responder
             op = self.history.invoke(
                 self.sut.name, "request", {"subject": r.subject, "n": i, "expect_error": expect}
             )

@@ -95,6 +95,20 @@ def test_queued_ids_are_kept_not_lost(rec: Rec) -> None:
     assert r.details["kept"] == ["m1", "m2"]
 
 
+def test_ids_still_kept_after_healing_are_forgotten_when_recovery_is_required(rec: Rec) -> None:
+    rec.publish("m1", "fail")
+    rec.publish("m2", "fail")
+    rec.queued("m1", "m2")
+    rec.recover("m2")  # the queue forgot m1
+    rec.receive("m2")
+    assert check_accounting(rec.h).valid is True
+    r = check_accounting(rec.h, require_recovered=True)
+    assert r.valid is False
+    assert r.message.startswith(
+        "1 kept in the failed queue, never recovered after the faults healed: m1"
+    )
+
+
 def test_recovery_claim_without_receipt_is_lost(rec: Rec) -> None:
     rec.publish("m1", "fail")
     rec.publish("m2", "fail")
