@@ -10,6 +10,8 @@ record conventions (``pool_initialized`` is written by the runner from :class:`P
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -174,6 +176,9 @@ SutFactory = Callable[[], ServiceUnderTest]
 def load_sut(spec: str) -> SutFactory:
     """Import the factory named ``spec`` (``"package.module:factory"``).
 
+    The current folder is put on ``sys.path`` first (as ``python -m`` does), so a service
+    module in the project folder is found without installing it.
+
     Raises:
         ConfigError: naming ``spec`` when it is malformed, the module or attribute is
             missing, or the attribute is not callable.
@@ -181,6 +186,10 @@ def load_sut(spec: str) -> SutFactory:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigError(f"SUT spec {spec!r} must be 'module:factory'", where="sut", value=spec)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        # like `python -m`: a service module in the project folder is importable, also when
+        # the console scripts (`nats-harness`, `pytest`) left the folder off the path
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

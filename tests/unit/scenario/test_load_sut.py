@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from harness.errors import ConfigError
@@ -41,3 +44,17 @@ def test_reference_factory_by_public_path() -> None:
     sut = load_sut("harness.scenario.reference_sut:make_reference_sut")()
     assert isinstance(sut, ServiceUnderTest)
     assert sut.name == "sut"
+
+
+def test_a_module_in_the_current_folder_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path
+    (folder / "my_local_sut_xyz.py").write_text(
+        "from harness.scenario.reference_sut import make_reference_sut as make\n"
+    )
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(folder))])
+    assert isinstance(load_sut("my_local_sut_xyz:make")(), ServiceUnderTest)
+    assert sys.path[0] == str(folder)
+    monkeypatch.delitem(sys.modules, "my_local_sut_xyz")
