@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,12 +12,26 @@ from harness._version import __version__
 
 __all__ = ["build_parser", "main"]
 
+_SUT_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def _sut_spec(value: str) -> str:
+    """``--sut`` must look like ``package.module:factory`` (imported when the run starts)."""
+    if not _SUT_RE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"expected MODULE:FACTORY (a module path, a colon, a callable; for example "
+            f"harness.scenario.reference_sut:make_reference_sut), got {value!r}"
+        )
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="nats-harness",
         description="Test NATS clients against real nats-server processes under real faults.",
+        epilog="Run 'nats-harness COMMAND --help' for the options of a command. "
+        "Documentation: docs/getting-started.md and docs/configuration.md.",
     )
     parser.add_argument("--version", action="version", version=f"nats-harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -26,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run scenario files (default: the scenarios/ library) against the "
         "reference service or --sut, print one line per scenario, write a JSON summary "
         "under reports/, and exit non-zero if any verdict is not valid.",
+        epilog="Exit codes: 0 every scenario valid; 1 a verdict invalid or unknown, or a "
+        "scenario errored; 2 a file could not be loaded or nothing was found. The --sut "
+        "module must be importable: install the project, or set pythonpath in its pytest "
+        "configuration.",
     )
     run.add_argument(
         "paths",
@@ -36,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sut",
         default=None,
+        type=_sut_spec,
         metavar="MODULE:FACTORY",
-        help="the service under test (default: the reference service)",
+        help="factory of the service under test, a callable returning a "
+        "harness.scenario.ServiceUnderTest (default: the reference service, "
+        "harness.scenario.reference_sut:make_reference_sut)",
     )
     run.add_argument(
         "--report",
@@ -61,7 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("source", type=Path, metavar="IN.json", help="the report's JSON")
     report.add_argument(
-        "-o", "--output", type=Path, default=None, metavar="OUT.html", help="default: IN.html"
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="OUT.html",
+        help="where to write the HTML (default: IN.json with the suffix .html)",
+    )
+    replay = sub.add_parser(
+        "replay",
+        help="replay scenario files exactly (a falsifying example from reports/replays/)",
+        description="Run scenario files the way the property tests ran them (a reused "
+        "server and a proxy seeded so the scenario's seed gives the same draws) against "
+        "--sut, else the file's '# sut:' header, else the reference service. Exit 0 if "
+        "every verdict is valid, 1 if one is not (the failure reproduced), 2 on a load error.",
+    )
+    replay.add_argument("files", nargs="+", metavar="FILE", help="scenario files")
+    replay.add_argument(
+        "--sut",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="the service under test (default: the file's '# sut:' line, else the reference)",
+    )
+    replay.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="run each file N times (default 1)"
     )
     smoke = sub.add_parser(
         "smoke",
@@ -69,11 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start real nats-server processes, drive a nats-py client through "
         "process faults, and print what happened (a quick check of the machine).",
     )
-    smoke.add_argument("--nats-server-bin", default=None, help="path to nats-server")
+    smoke.add_argument(
+        "--nats-server-bin",
+        default=None,
+        metavar="PATH",
+        help="path to the nats-server binary (default: NATS_SERVER_BIN, the venv, then PATH)",
+    )
     sub.add_parser(
         "toxiproxy",
         add_help=False,
-        help="run the Toxiproxy-compatible proxy server stand-alone (like toxiproxy-server)",
+        help="run the Toxiproxy-compatible proxy server stand-alone (like toxiproxy-server; "
+        "'nats-harness toxiproxy --help' lists its options)",
     )
     return parser
 
@@ -97,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness.report._cli import report_command
 
         return report_command(args.source, args.output)
+    if args.command == "replay":
+        from harness.replay import replay_main
+
+        return replay_main(args.files, sut=args.sut, repeat=args.repeat)
     if args.command == "smoke":
         from harness._smoke import run_smoke
 

@@ -73,8 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """Collect ``scenarios/**/*.yaml`` (not ``claims.yaml``) as scenario items."""
-    if file_path.suffix not in (".yaml", ".yml") or "scenarios" not in file_path.parent.parts:
+    """Collect ``scenarios/**/*.yaml`` (not ``claims.yaml``) and replay files as scenario items."""
+    folders = set(file_path.parent.parts)
+    if file_path.suffix not in (".yaml", ".yml") or not folders & {"scenarios", "replays"}:
         return None
     from harness.scenario._collect import ScenarioFile, is_scenario_file
 
@@ -83,15 +84,24 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return ScenarioFile.from_parent(parent, path=file_path)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the markers; kill servers left behind by earlier runs whose pytest died."""
+    """Declare the markers; kill servers left behind by earlier runs whose pytest died.
+
+    Also registers the hypothesis profiles ``dev``, ``ci`` and ``thorough`` (before
+    hypothesis's own hook reads ``--hypothesis-profile``); see :mod:`harness._hypothesis`.
+    """
+    from harness._hypothesis import configure as configure_hypothesis
+
+    configure_hypothesis(config)
     config.addinivalue_line(
         "markers",
         "proxy_extension(*names): the test needs these extensions of the harness's proxy; "
         "it is skipped, with the reason, against a proxy (a real Toxiproxy) that lacks them",
     )
     config.addinivalue_line("markers", "scenario: a scenario file of the scenario library")
-    for name in ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag"):
+    checkers = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics")
+    for name in checkers:  # the scenario model's CHECKERS, without importing pydantic here
         config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")
     if not hasattr(config, "workerinput"):  # the xdist controller or a plain run
         from harness import _proc

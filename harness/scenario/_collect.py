@@ -33,11 +33,15 @@ CLAIMS_FILE = "claims.yaml"
 
 
 def is_scenario_file(path: Path) -> bool:
-    """A ``*.yaml`` file below a ``scenarios`` directory, other than ``claims.yaml``."""
+    """A ``*.yaml`` file below a ``scenarios`` or ``replays`` directory, not ``claims.yaml``.
+
+    ``replays`` holds the falsifying examples property tests write (``reports/replays/``).
+    """
+    parts = path.parent.parts
     return (
         path.suffix in (".yaml", ".yml")
         and path.name != CLAIMS_FILE
-        and "scenarios" in path.parent.parts
+        and ("scenarios" in parts or "replays" in parts)
     )
 
 

@@ -34,7 +34,6 @@ from harness.scenario._workload import Workload
 
 __all__ = ["ScenarioResult", "run_scenario"]
 
-DRAIN_S = 5.0
 STOP_S = 10.0
 
 
@@ -111,8 +110,15 @@ class _Run:
         sut_env = SutEnv(
             built.servers, built.member_urls, dict(self.scenario.service), self.history.at
         )
-        init = await self.sut.start(sut_env, self._sink)
-        self.started = True
+        op = self.history.invoke(self.sut.name, "start", {})
+        self.started = True  # a failed start may leave connections to stop
+        try:
+            init = await self.sut.start(sut_env, self._sink)
+        except Exception as exc:  # the service's promised error: a verdict, not a crash
+            op.fail(exc)
+            await asyncio.to_thread(self.env.log.heal_all)
+            return
+        op.ok({"started": True})
         self.history.client_event(self.sut.name, "pool_initialized", init.detail())
         work.snapshot("started")
         sampling = asyncio.create_task(self.lag.run(schedule.done))
@@ -164,6 +170,6 @@ class _Run:
         for op in self.history.ops():
             if op.f == "recover" and op.type == "ok" and isinstance(op.value, dict):
                 must.update(str(i) for i in op.value.get("ids") or ())
-        missing = await self.observer.drain(must, DRAIN_S)
+        missing = await self.observer.drain(must, self.env.drain_s)
         if missing:  # the accounting checker reports them as lost
             self.history.client_event("runner", "drain_timeout", {"missing": sorted(missing)})

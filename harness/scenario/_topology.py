@@ -35,12 +35,15 @@ class ScenarioEnv:
         server: the server of a ``server`` or ``pool`` topology without server options.
         make_server: ``make_server(**ServerConfig fields)`` for topologies with options.
         make_cluster: ``make_cluster(size, **fields)`` for ``cluster`` topologies.
+        drain_s: how long a run waits, after the final heal, for confirmed messages to
+            reach the observer; a lost message costs the whole wait.
     """
 
     links: LinkFactory
     server: NatsServer | None = None
     make_server: Callable[..., NatsServer] | None = None
     make_cluster: Callable[..., FaultyCluster] | None = None
+    drain_s: float = 5.0
 
     @property
     def log(self) -> FaultLog:

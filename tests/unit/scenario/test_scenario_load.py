@@ -106,3 +106,10 @@ def test_scenario_error_is_a_config_error() -> None:
 
 def test_empty_catalogue_is_allowed_but_has_no_ids() -> None:
     assert Claims(claims=()).ids() == ()
+
+
+def test_the_plugin_declares_a_marker_per_checker(pytestconfig: pytest.Config) -> None:
+    from harness.scenario import CHECKERS
+
+    declared = {line.split(":", 1)[0].strip() for line in pytestconfig.getini("markers")}
+    assert set(CHECKERS) <= declared

@@ -1,0 +1,26 @@
+"""Cheap repeated runs and exact replays of scenarios (property tests, ``nats-harness replay``).
+
+- :class:`ReusableEnv`: one nats-server and one proxy reused by many runs, each run in a
+  fresh history, fault log and service; proxy draws depend only on the scenario's seed.
+- :func:`check_scenario`: a property test's body; on a falsifying example it writes
+  ``reports/replays/<test>-<hash>.yaml`` (:func:`write_replay`) and fails with the
+  commands that replay it.
+- :func:`replay_main`: ``nats-harness replay FILE [--sut MODULE:FACTORY]``.
+"""
+
+from harness.replay._check import PropertyFailure, check_scenario
+from harness.replay._cli import replay_main
+from harness.replay._env import PROXY_SEED, ReusableEnv
+from harness.replay._files import DEFAULT_REPLAY_DIR, read_sut, replay_commands, write_replay
+
+__all__ = [
+    "DEFAULT_REPLAY_DIR",
+    "PROXY_SEED",
+    "PropertyFailure",
+    "ReusableEnv",
+    "check_scenario",
+    "read_sut",
+    "replay_commands",
+    "replay_main",
+    "write_replay",
+]
