@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--sut",
         default=None,
+        type=_sut_spec,
         metavar="MODULE:FACTORY",
         help="the service under test (default: the file's '# sut:' line, else the reference)",
     )
