@@ -206,9 +206,7 @@ class Workload:
         for i in range(max(m.valid, m.invalid)):
             if i < m.valid:
                 mid = f"{self.prefix}-m{i}"
-                op = self.history.invoke(
-                    sut_name(self.sut), "publish", {"id": mid, "subject": subject}
-                )
+                op = self.history.invoke(self.sut.name, "publish", {"id": mid, "subject": subject})
                 try:
                     await sut.publish_message(subject, valid_message(i, mid))
                 except Exception as exc:
@@ -219,7 +217,7 @@ class Workload:
                 mid = f"{self.prefix}-x{i}"
                 message, field = invalid_message(i, mid)
                 op = self.history.invoke(
-                    sut_name(self.sut), "publish_invalid", {"id": mid, "field": field}
+                    self.sut.name, "publish_invalid", {"id": mid, "field": field}
                 )
                 try:
                     returned = await sut.publish_message(subject, message)  # type: ignore[func-returns-value]
@@ -253,7 +251,7 @@ class Workload:
 
     def _on_handled(self, message: Mapping[str, Any]) -> None:
         mid = str(message.get("message_id"))
-        self.history.invoke(sut_name(self.sut), "handled", {"id": mid}).ok({"id": mid})
+        self.history.invoke(self.sut.name, "handled", {"id": mid}).ok({"id": mid})
         self.handled.setdefault(mid, asyncio.Event()).set()
 
     async def _wait_subscribed(self, subject: str) -> None:
@@ -274,11 +272,6 @@ class Workload:
         except TimeoutError:
             return False
         return True
-
-
-def sut_name(sut: ServiceUnderTest) -> str:
-    """The service's client name in the history."""
-    return sut.name
 
 
 def _failed(op: OpHandle, exc: Exception, value: dict[str, Any]) -> None:
