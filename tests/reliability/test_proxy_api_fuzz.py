@@ -2,8 +2,10 @@
 
 A hypothesis-driven fuzz of every endpoint with wrong types, huge numbers, unicode and
 odd names, missing and unknown fields, non-JSON bodies and duplicate creates. Every
-answer must come within a deadline and be a 4xx or 2xx, a 5xx only for a failed bind,
-and the server must keep serving (``GET /version`` after every request).
+answer must come within a deadline and be a 4xx or 2xx, a 5xx only for a listen address
+that fails to bind or resolve (Toxiproxy answers those with 500 too, e.g. ``address
+99999: invalid port``), and the server must keep serving (``GET /version`` after every
+request).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.proxy import ProxyProcess
@@ -24,7 +26,16 @@ from harness.proxy import ProxyProcess
 pytestmark = pytest.mark.slow
 
 DEADLINE_S = 10.0
-BIND_FAILURE = ("bind", "address already in use", "cannot assign requested address")
+# listen failures (bind or resolve), which Toxiproxy answers with 500 and the Go error text
+BIND_FAILURE = (
+    "bind",
+    "address already in use",
+    "cannot assign requested address",
+    "invalid port",
+    "no such host",
+    "name or service not known",
+    "temporary failure in name resolution",
+)
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +193,16 @@ def requests(draw: st.DrawFn) -> tuple[str, str, bytes | None]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(batch=st.lists(requests(), min_size=1, max_size=5))
+@example(  # found by this fuzz in a -n 4 run: an update to an invalid port answers 500
+    batch=[
+        (
+            "POST",
+            "/proxies/p",
+            b'{"name": "p", "listen": "127.0.0.1:99999", "upstream": "127.0.0.1:0", '
+            b'"enabled": false}',
+        )
+    ]
+)
 def test_no_request_breaks_the_api(
     proxy: ProxyProcess, batch: list[tuple[str, str, bytes | None]]
 ) -> None:
