@@ -114,6 +114,20 @@ def test_plugin_import_is_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_session_that_asks_for_no_profile_does_not_import_hypothesis(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        "import sys\n"
+        "def test_it():\n"
+        "    assert 'hypothesis' not in sys.modules\n"
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    # asked for, the profiles are registered before hypothesis's plugin loads one
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hypothesis-profile", "ci")
+    result.assert_outcomes(failed=1)  # now hypothesis is imported
+
+
 def test_registry_is_empty_of_our_children_after_a_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_it(nats_server):\n    assert nats_server.is_running\n")
     result = pytester.runpytest_subprocess()
