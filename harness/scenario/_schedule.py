@@ -18,7 +18,7 @@ that has nobody to deliver to, which the accounting checker would call a loss.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from harness.faults import Fault, FaultLog
@@ -132,22 +132,22 @@ class Schedule:
 
     # ------------------------------------------------------------------ apply / heal
     async def _apply(self, step: Any, fault: Fault) -> None:
-        if step.fault != "restart":
+        if step.fault == "restart":
+            await self._with_links_held(step.target, fault)
+        else:
             await asyncio.to_thread(fault)
-            return
-        holds = await asyncio.to_thread(self._hold_links, step.target)
-        try:
-            await asyncio.to_thread(fault)
-        finally:
-            await self._release(holds)
 
     async def _heal(self, step: Any, fault: Fault) -> None:
-        if step.fault not in _STARTS_SERVER_ON_HEAL:
+        if step.fault in _STARTS_SERVER_ON_HEAL:
+            await self._with_links_held(step.target, fault.heal)
+        else:
             await asyncio.to_thread(fault.heal)
-            return
-        holds = await asyncio.to_thread(self._hold_links, step.target)
+
+    async def _with_links_held(self, target: str, action: Callable[[], object]) -> None:
+        """Run ``action`` (a server start) with the service's links to ``target`` down."""
+        holds = await asyncio.to_thread(self._hold_links, target)
         try:
-            await asyncio.to_thread(fault.heal)
+            await asyncio.to_thread(action)
         finally:
             await self._release(holds)
 
