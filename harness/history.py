@@ -22,13 +22,14 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 __all__ = [
     "ClientEvent",
     "ErrorInfo",
     "FaultRecord",
+    "FaultStatus",
     "History",
     "Op",
     "OpHandle",
@@ -114,9 +115,26 @@ class Op:
     op_id: int = 0
 
 
+FaultStatus = Literal["applying", "applied", "apply_failed", "healed", "heal_failed"]
+
+
 @dataclass(frozen=True)
 class FaultRecord:
-    """A fault window: what was done to which target, from ``start`` to ``end``."""
+    """A fault window: what was done to which target, from ``start`` to ``end``.
+
+    The window opens *before* the fault is applied and closes *after* its heal was
+    confirmed, so every effect of the fault lies inside it.
+
+    Attributes:
+        status: ``applying`` (window open, action in flight), ``applied``, ``apply_failed``
+            (the action raised; the window is closed), ``healed``, or ``heal_failed`` (the
+            heal raised: the fault is still in place and the window stays open).
+        step: the index of the scenario fault step it realises (``None``: not declared by a
+            scenario, e.g. a fault a test applied itself or a link the runner held down).
+        links: the proxies of the service's connections the fault acts on (the evidence
+            rule looks for the service's connections there).
+        error: why the apply or the last heal failed.
+    """
 
     index: int
     fault_id: int
@@ -125,6 +143,10 @@ class FaultRecord:
     params: dict[str, Any]
     start: float
     end: float | None = None
+    status: FaultStatus = "applied"
+    step: int | None = None
+    links: tuple[str, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,32 +250,66 @@ class History:
         params: dict[str, Any] | None = None,
         *,
         t: float | None = None,
+        status: FaultStatus = "applied",
+        step: int | None = None,
+        links: tuple[str, ...] = (),
     ) -> int:
-        """Record a fault's start; returns the id to pass to :meth:`fault_ended`."""
+        """Record a fault's start; returns the id to pass to :meth:`fault_ended`.
+
+        A fault that records its window before acting passes ``status="applying"`` and
+        then :meth:`fault_status` ``"applied"`` (or ends the window ``"apply_failed"``).
+        """
         fault_id = next(self._fault_ids)
         safe = _jsonable(params or {})
         record = self._append(
-            lambda i, now: FaultRecord(i, fault_id, kind, target, safe, now if t is None else t)
+            lambda i, now: FaultRecord(
+                i,
+                fault_id,
+                kind,
+                target,
+                safe,
+                now if t is None else t,
+                status=status,
+                step=step,
+                links=tuple(links),
+            )
         )
         with self._lock:
             self._open_faults[fault_id] = record
         return fault_id
 
-    def fault_ended(self, fault_id: int, *, t: float | None = None) -> FaultRecord:
-        """Record that fault ``fault_id`` healed (a second call is an error)."""
+    def fault_status(
+        self, fault_id: int, status: FaultStatus, *, error: str | None = None
+    ) -> FaultRecord:
+        """Record a new status of the open fault ``fault_id`` (its window stays open)."""
+        with self._lock:
+            opened = self._open_faults.get(fault_id)
+            if opened is None:
+                raise KeyError(f"fault {fault_id} is not open")
+            record = replace(opened, index=len(self._records), status=status, error=error)
+            self._records.append(record)
+            self._open_faults[fault_id] = record
+            return record
+
+    def fault_ended(
+        self,
+        fault_id: int,
+        *,
+        t: float | None = None,
+        status: FaultStatus = "healed",
+        error: str | None = None,
+    ) -> FaultRecord:
+        """Record that fault ``fault_id``'s window closed (a second call is an error).
+
+        ``status`` is ``"healed"``, or ``"apply_failed"`` for a fault whose action raised.
+        """
         with self._lock:
             opened = self._open_faults.pop(fault_id, None)
         if opened is None:
             raise KeyError(f"fault {fault_id} is not open")
         return self._append(
-            lambda i, now: FaultRecord(
-                i,
-                fault_id,
-                opened.kind,
-                opened.target,
-                opened.params,
-                opened.start,
-                now if t is None else t,
+            lambda i, now: replace(
+                opened, index=i, end=now if t is None else t, status=status, error=error
             )
         )
 
@@ -366,6 +422,8 @@ class History:
             cls_ = kinds[item.pop("record")]
             if cls_ is Op and item.get("error"):
                 item["error"] = ErrorInfo.from_dict(item["error"])
+            if cls_ is FaultRecord:
+                item["links"] = tuple(item.get("links") or ())
             history._records.append(cls_(**item))
         for r in history._records:
             if isinstance(r, FaultRecord):

@@ -614,6 +614,27 @@ def checkers_for(workload: Workload, *, metrics: bool | None = None) -> tuple[Ch
     return tuple(specs)
 
 
+def _fireable(steps: tuple[FaultStep, ...], w: Workload, timeout_s: float) -> tuple[FaultStep, ...]:
+    """``steps`` without those the scenario model rejects as never able to fire.
+
+    An event trigger past the workload's count of that event, or a timed one at or after
+    the timeout (or after 0 s with nothing to do), would make the example invalid; the
+    honest-verdicts rule wants no example whose faults cannot fire.
+    """
+    counts = {"publish": w.publishes.count, "request": w.requests.count}
+    idle = not (w.publishes.count or w.requests.count or w.messages.valid or w.messages.invalid)
+    kept: list[FaultStep] = []
+    for step in steps:
+        trigger = step.trigger
+        if isinstance(trigger, EventTrigger):
+            if trigger.after in counts and trigger.nth > counts[trigger.after]:
+                continue
+        elif trigger.at_s >= timeout_s or (idle and trigger.at_s > 0):
+            continue
+        kept.append(step)
+    return tuple(kept)
+
+
 def scenarios(
     *,
     faults: st.SearchStrategy[tuple[FaultStep, ...]] | None = None,
@@ -653,6 +674,7 @@ def scenarios(
     overrides = service if service is not None else st.just({})
 
     def build(w: Workload, s: dict[str, Any], f: tuple[FaultStep, ...], seed: int) -> Scenario:
+        f = _fireable(f, w, timeout_s)
         return Scenario(
             name=name,
             description="drawn by hypothesis (harness.strategies)",

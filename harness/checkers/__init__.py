@@ -73,6 +73,7 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
 
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
+from harness.checkers._evidence import RUN_EVENT, RUNNER, check_evidence
 from harness.checkers._exceptions import check_exceptions
 from harness.checkers._loop_lag import check_loop_lag
 from harness.checkers._metrics import METRIC_KEYS, check_metrics
@@ -94,6 +95,8 @@ from harness.checkers._validation import check_validation
 __all__ = [
     "CHECKERS",
     "METRIC_KEYS",
+    "RUN_EVENT",
+    "RUNNER",
     "UNKNOWN",
     "CheckResult",
     "Checker",
@@ -101,6 +104,7 @@ __all__ = [
     "Validity",
     "check_accounting",
     "check_backoff",
+    "check_evidence",
     "check_exceptions",
     "check_loop_lag",
     "check_metrics",

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from harness.checkers._ops import Operation, listing, operations
-from harness.checkers._result import CheckResult
+from harness.checkers._result import UNKNOWN, CheckResult
 from harness.history import History
 
 __all__ = ["check_accounting"]
@@ -68,7 +68,7 @@ def check_accounting(
 
     Returns:
         Valid iff nothing is lost, unexpected or silently gone (nor duplicated, unless
-        allowed).
+        allowed); ``"unknown"`` when no message was published (nothing was accounted).
     """
     best = _best_by_id(operations(history, "publish"))
     receipts = Counter(_ids(history, "receive", observer))
@@ -144,6 +144,10 @@ def check_accounting(
     )
     if problems:
         return CheckResult("accounting", False, details, "; ".join(problems) + f" [{tally}]")
+    if not best:
+        return CheckResult(
+            "accounting", UNKNOWN, details, "no publish operations in history: nothing to account"
+        )
     return CheckResult("accounting", True, details, tally)
 
 

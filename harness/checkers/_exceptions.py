@@ -39,14 +39,24 @@ def check_exceptions(
         require_cause: whether the error must chain a cause.
 
     Returns:
-        ``"unknown"`` when the history holds no operation ``f``.
+        ``"unknown"`` when the history holds no operation ``f``, or when none of them
+        failed, ran inside a fault window or was marked ``expect_error`` (nothing was
+        decided).
     """
     expected = set(expected_types)
     required = list(required_fields)
     faults = history.faults()
     ops = operations(history, f)
     problems: list[dict[str, Any]] = []
-    counts = {"ok": 0, "fail": 0, "info": 0, "pending": 0, "silent": 0, "checked_errors": 0}
+    counts = {
+        "ok": 0,
+        "fail": 0,
+        "info": 0,
+        "pending": 0,
+        "silent": 0,
+        "checked_errors": 0,
+        "ok_where_error_possible": 0,
+    }
     for op in ops:
         counts[op.outcome] += 1
         end = op.completion
@@ -56,6 +66,8 @@ def check_exceptions(
         if end.type == "ok":
             expect = isinstance(op.invoke.value, dict) and op.invoke.value.get("expect_error")
             fault = fault_open_at(faults, op.invoke.t)
+            if expect or fault is not None:
+                counts["ok_where_error_possible"] += 1
             if (end.value is None or end.value is False) and (expect or fault is not None):
                 counts["silent"] += 1
                 why = "marked expect_error" if expect else f"during fault {_fault(fault)}"
@@ -81,6 +93,14 @@ def check_exceptions(
     details: dict[str, Any] = {"f": f, "counts": counts, "problems": problems}
     if not ops:
         return CheckResult("exceptions", UNKNOWN, details, f"no {f!r} operations in history")
+    if not problems and not counts["checked_errors"] and not counts["ok_where_error_possible"]:
+        return CheckResult(
+            "exceptions",
+            UNKNOWN,
+            details,
+            f"{len(ops)} {f!r} operations, none failed, none ran inside a fault window or was "
+            "marked expect_error: the error handling was never exercised",
+        )
     if problems:
         lines = [
             f"op {p['op_id']} ({p['process']}, t={p['t']:.3f}s): {p['problem']}" for p in problems

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
@@ -17,7 +20,7 @@ from harness.checkers._pool import check_pool
 from harness.checkers._result import Checker, CheckResult
 from harness.checkers._validation import check_validation
 
-__all__ = ["CHECKERS", "make_checker"]
+__all__ = ["CHECKERS", "CheckerParamError", "make_checker"]
 
 CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
     {
@@ -32,12 +35,29 @@ CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
 )
 
 
+class CheckerParamError(TypeError):
+    """A checker parameter is unknown, missing or of the wrong type.
+
+    Attributes:
+        param: the parameter's name (``None`` when the problem is not one parameter's).
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 def make_checker(name: str, params: Mapping[str, Any] | None = None) -> Checker:
     """Bind ``params`` to the checker called ``name``, rejecting unknown names and params now.
 
+    Each value is checked against the checker's annotation, strictly (JSON types: ``"abc"``
+    is not a number, ``1`` is not a boolean, a list stands for any iterable), so a bad
+    value fails when the scenario loads, not when the checker runs.
+
     Raises:
         KeyError: no checker has that name.
-        TypeError: a parameter is unknown or a required one is missing.
+        CheckerParamError: a parameter is unknown, a required one is missing, or a value
+            has the wrong type.
     """
     if name not in CHECKERS:
         raise KeyError(f"no checker {name!r}; known: {sorted(CHECKERS)}")
@@ -48,5 +68,31 @@ def make_checker(name: str, params: Mapping[str, Any] | None = None) -> Checker:
         sig.bind(None, **kwargs)
     except TypeError as exc:
         accepted = [p for p in sig.parameters if p != "history"]
-        raise TypeError(f"checker {name!r}: {exc}; accepted parameters: {accepted}") from exc
+        unknown = next((k for k in kwargs if k not in sig.parameters), None)
+        raise CheckerParamError(
+            f"checker {name!r}: {exc}; accepted parameters: {accepted}", unknown
+        ) from exc
+    hints = _hints(func)
+    for key, value in kwargs.items():
+        try:
+            hints[key].validate_python(value, strict=True)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"].removeprefix("Input should be ")
+            raise CheckerParamError(
+                f"checker {name!r}: parameter {key!r} must be {problem}, got {value!r}", key
+            ) from None
     return partial(func, **kwargs)
+
+
+def _hints(func: Callable[..., CheckResult]) -> dict[str, TypeAdapter[Any]]:
+    """A validator per keyword parameter; ``Iterable[X]`` is validated as a list of X."""
+    out: dict[str, TypeAdapter[Any]] = {}
+    for key, hint in get_type_hints(func).items():
+        if key in ("history", "return"):
+            continue
+        if get_origin(hint) is collections.abc.Iterable:
+            hint = list[get_args(hint)]  # type: ignore[misc]
+        elif hint is float:
+            hint = Annotated[float, Field(allow_inf_nan=False)]
+        out[key] = TypeAdapter(hint)
+    return out

@@ -79,6 +79,10 @@ class Fault:
         params: its parameters, as journaled.
         apply: the action that injects it.
         heal: the action that removes it (``None`` for an instant fault).
+        links: the proxies whose connections the fault acts on (for the evidence rule).
+
+    Attributes:
+        step: the scenario fault step it realises, if any (journaled with it).
     """
 
     def __init__(
@@ -89,11 +93,15 @@ class Fault:
         params: dict[str, Any],
         apply: Callable[[], None],
         heal: Callable[[], None] | None,
+        *,
+        links: tuple[str, ...] = (),
     ) -> None:
         self.log = log
         self.kind = kind
         self.target = target
         self.params = params
+        self.links = links
+        self.step: int | None = None
         self._apply = apply
         self._heal = heal
         self._fault_id: int | None = None
@@ -101,38 +109,67 @@ class Fault:
 
     @property
     def active(self) -> bool:
-        """True between apply and heal."""
+        """True from apply until a heal succeeded (a failed heal leaves it active)."""
         return self._fault_id is not None
 
+    @property
+    def instant(self) -> bool:
+        """Whether the fault acts once and has nothing to heal."""
+        return self._heal is None
+
     def __call__(self) -> Fault:
-        """Apply now and leave it in place until :meth:`heal` (an open-ended fault)."""
+        """Apply now and leave it in place until :meth:`heal` (an open-ended fault).
+
+        The window is recorded as open *before* the action runs, so an effect the client
+        sees while the action is still returning lies inside it; an action that raises
+        closes the window as ``apply_failed`` and re-raises.
+        """
         with self._lock:
             if self._fault_id is not None:
                 raise RuntimeError(f"{self!r} is already applied")
-            self._apply()
             history = self.log.history
-            self._fault_id = history.fault_started(self.kind, self.target, self.params)
+            fault_id = history.fault_started(
+                self.kind,
+                self.target,
+                self.params,
+                status="applying",
+                step=self.step,
+                links=self.links,
+            )
+            try:
+                self._apply()
+            except BaseException as exc:
+                history.fault_ended(fault_id, status="apply_failed", error=_text(exc))
+                raise
             if self._heal is None:  # instant: the window closes at once
-                history.fault_ended(self._fault_id)
-                self._fault_id = None
+                history.fault_ended(fault_id, status="healed")
             else:
+                history.fault_status(fault_id, "applied")
+                self._fault_id = fault_id
                 self.log._opened(self)
         return self
 
     apply = __call__
 
     def heal(self) -> None:
-        """Remove the fault (a no-op if it is not applied)."""
+        """Remove the fault (a no-op if it is not applied).
+
+        The window closes once the heal action returned. A heal that raises leaves the
+        fault active, in the log (so :meth:`FaultLog.heal_all` retries it) and recorded
+        as ``heal_failed`` in the history, and re-raises.
+        """
         with self._lock:
             if self._fault_id is None:
                 return
-            fault_id, self._fault_id = self._fault_id, None
+            assert self._heal is not None
             try:
-                assert self._heal is not None
                 self._heal()
-            finally:
-                self.log.history.fault_ended(fault_id)
-                self.log._closed(self)
+            except BaseException as exc:
+                self.log.history.fault_status(self._fault_id, "heal_failed", error=_text(exc))
+                raise
+            fault_id, self._fault_id = self._fault_id, None
+            self.log.history.fault_ended(fault_id, status="healed")
+            self.log._closed(self)
 
     def __enter__(self) -> Fault:
         return self()
@@ -157,3 +194,7 @@ class Fault:
     def __repr__(self) -> str:
         state = "active" if self.active else "idle"
         return f"<Fault {self.kind} on {self.target} {self.params} {state}>"
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

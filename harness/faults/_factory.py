@@ -53,6 +53,8 @@ class LinkFactory:
         history, copied = self.log.history, 0
         while True:
             page = self.api.events(self._events_mark)
+            if page.dropped:  # the evidence rule must know what it cannot see
+                history.proxy_event("events_dropped", {"dropped": page.dropped})
             for event in page.events:
                 detail = {k: v for k, v in event.items() if k not in ("type", "t")}
                 history.proxy_event(str(event["type"]), detail, t=history.at(float(event["t"])))

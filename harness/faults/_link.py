@@ -162,7 +162,7 @@ class Link:
             journal["toxicity"] = toxicity
         if connect_name is not None:
             journal["connect_name"] = connect_name
-        return Fault(self.log, kind, self.target, journal, apply, heal)
+        return Fault(self.log, kind, self.target, journal, apply, heal, links=(self.proxy,))
 
     # ------------------------------------------------------------------ faults
     def latency(
@@ -246,7 +246,7 @@ class Link:
             self.api.reset_connections(self.proxy, connect_name=connect_name, mode="rst")
 
         params = {} if connect_name is None else {"connect_name": connect_name}
-        return Fault(self.log, "reset", self.target, params, apply, None)
+        return Fault(self.log, "reset", self.target, params, apply, None, links=(self.proxy,))
 
     def reset_peer(
         self, *, after_ms: int = 0, stream: Stream = "downstream", connect_name: str | None = None
@@ -270,6 +270,7 @@ class Link:
             {},
             lambda: self._enable(False),
             lambda: self._enable(True),
+            links=(self.proxy,),
         )
 
     def _enable(self, enabled: bool) -> None:

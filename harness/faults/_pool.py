@@ -95,10 +95,18 @@ class Pool:
                 raise
 
         def heal() -> None:
-            for part in parts:
-                part.heal()
+            errors: list[Exception] = []
+            for part in parts:  # heal every part; a part that failed stays active for a retry
+                try:
+                    part.heal()
+                except Exception as exc:
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
 
-        return Fault(self.log, kind, self.target, params, apply, None if how == "reset" else heal)
+        links = tuple(name for part in parts for name in part.links)
+        heal_ = None if how == "reset" else heal
+        return Fault(self.log, kind, self.target, params, apply, heal_, links=links)
 
     @staticmethod
     def _member_fault(link: Link, how: BreakMode) -> Fault:

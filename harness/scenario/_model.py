@@ -17,12 +17,14 @@ from pydantic_core import PydanticCustomError
 
 from harness.scenario._base import NonNegInt, PosFloat, PosInt, StrictModel, Subject, SubjectFilter
 from harness.scenario._faults import FaultStep
+from harness.scenario._step import EventTrigger
 
 __all__ = [
     "CLAIM_ID",
     "CHECKERS",
     "CheckerSpec",
     "Claim",
+    "Expect",
     "Claims",
     "Messages",
     "Publishes",
@@ -147,13 +149,26 @@ class CheckerSpec(StrictModel):
 
     @model_validator(mode="after")
     def _params_fit(self) -> CheckerSpec:
-        from harness.checkers import make_checker
+        from harness.checkers._registry import CheckerParamError, make_checker
 
         try:
             make_checker(self.name, self.params)
+        except CheckerParamError as exc:
+            loc: tuple[str, ...] = ("params", exc.param) if exc.param else ("params",)
+            raise _at(loc, "{problem}", problem=str(exc)) from None
         except (KeyError, TypeError) as exc:
             raise _at(("params",), "{problem}", problem=str(exc).strip("'\"")) from None
         return self
+
+
+class Expect(StrictModel):
+    """What the scenario expects of the run itself (not of a checker).
+
+    ``start: fail`` declares that the service must fail to start (its connect is refused
+    on purpose); otherwise a service that fails to start makes the verdict invalid.
+    """
+
+    start: Literal["ok", "fail"] = "ok"
 
 
 class Scenario(StrictModel):
@@ -167,9 +182,47 @@ class Scenario(StrictModel):
     workload: Workload = Field(default_factory=Workload)
     faults: tuple[FaultStep, ...] = ()
     checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1)]
+    expect: Expect = Field(default_factory=Expect)
     timeout_s: PosFloat = 60.0
     markers: tuple[Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = ()
     seed: NonNegInt | None = None
+
+    @model_validator(mode="after")
+    def _faults_can_fire(self) -> Scenario:
+        """Reject fault steps that can be known, from the file alone, never to fire."""
+        w = self.workload
+        counts = {"publish": w.publishes.count, "request": w.requests.count}
+        idle = not (w.publishes.count or w.requests.count or w.messages.valid or w.messages.invalid)
+        for i, step in enumerate(self.faults):
+            trigger = step.trigger
+            if isinstance(trigger, EventTrigger):
+                after = trigger.after
+                if after not in counts or trigger.nth <= counts[after]:
+                    continue
+                raise _at(
+                    ("faults", i, "trigger", "nth"),
+                    "the {after} #{nth} never happens: the workload makes {count} {plural}",
+                    after=after,
+                    plural={"publish": "publishes", "request": "requests"}[after],
+                    nth=trigger.nth,
+                    count=counts[after],
+                )
+            if trigger.at_s >= self.timeout_s:
+                raise _at(
+                    ("faults", i, "trigger", "at_s"),
+                    "at_s {at_s} is not before the scenario's timeout_s {timeout}: "
+                    "the fault could never fire",
+                    at_s=trigger.at_s,
+                    timeout=self.timeout_s,
+                )
+            if idle and trigger.at_s > 0:
+                raise _at(
+                    ("faults", i, "trigger", "at_s"),
+                    "at_s {at_s} falls after the workload ended: it has nothing to do "
+                    "(no publishes, requests or messages)",
+                    at_s=trigger.at_s,
+                )
+        return self
 
     @model_validator(mode="after")
     def _targets_exist(self) -> Scenario:

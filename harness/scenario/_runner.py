@@ -21,14 +21,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checkers import CheckResult, Validity, compose, make_checker, run_checkers
-from harness.errors import WaitTimeout
+from harness.checkers import (
+    RUN_EVENT,
+    RUNNER,
+    CheckResult,
+    Validity,
+    check_evidence,
+    compose,
+    make_checker,
+    run_checkers,
+)
+from harness.errors import ConfigError, WaitTimeout
 from harness.history import History
 from harness.scenario._lag import LoopLag
 from harness.scenario._model import Scenario
 from harness.scenario._observer import Observer
 from harness.scenario._schedule import SERVICE_EVENTS, Schedule
-from harness.scenario._sut import ServiceUnderTest, SutEnv, SutFactory
+from harness.scenario._sut import PoolInit, ServiceUnderTest, SutEnv, SutFactory
 from harness.scenario._topology import ScenarioEnv, build
 from harness.scenario._workload import Workload
 
@@ -77,7 +86,7 @@ async def run_scenario(
         ) from exc
     finally:
         await run.cleanup()
-    results = run_checkers(env.log.history, checkers)
+    results = run_checkers(env.log.history, {"evidence": check_evidence, **checkers})
     return ScenarioResult(env.log.history, results, compose(results, name=scenario.name))
 
 
@@ -95,6 +104,18 @@ class _Run:
         built = await asyncio.to_thread(build, self.scenario, self.env)
         schedule = self.schedule = Schedule(
             self.scenario.faults, built, self.env.log, self.observer, self.lag
+        )
+        self.history.client_event(
+            RUNNER,
+            RUN_EVENT,
+            {
+                "scenario": self.scenario.name,
+                "service": self.sut.name,
+                "service_type": f"{type(self.sut).__module__}.{type(self.sut).__qualname__}",
+                "expect_start": self.scenario.expect.start,
+                "steps": schedule.plan(),
+                "links": {target: link.proxy for target, link in built.links.items()},
+            },
         )
         prefix = uuid.uuid4().hex[:8]
         work = self.workload = Workload(
@@ -114,10 +135,17 @@ class _Run:
         self.started = True  # a failed start may leave connections to stop
         try:
             init = await self.sut.start(sut_env, self._sink)
-        except Exception as exc:  # the service's promised error: a verdict, not a crash
+        except Exception as exc:  # a verdict (the evidence checker's), not a crash
             op.fail(exc)
             await asyncio.to_thread(self.env.log.heal_all)
             return
+        if not isinstance(init, PoolInit):  # outside adapters are not type-checked
+            op.fail(TypeError(f"start() returned {init!r}, not a PoolInit"))  # type: ignore[unreachable]
+            raise ConfigError(
+                f"{type(self.sut).__name__}.start() must return a harness.scenario.PoolInit "
+                f"(how its connections came up), got {type(init).__name__}",
+                where="service.start",
+            )
         op.ok({"started": True})
         self.history.client_event(self.sut.name, "pool_initialized", init.detail())
         work.snapshot("started")

@@ -25,7 +25,7 @@ from harness.faults import Fault, FaultLog
 from harness.scenario._lag import LoopLag
 from harness.scenario._observer import Observer
 from harness.scenario._step import EventTrigger
-from harness.scenario._topology import Built, make_fault
+from harness.scenario._topology import Built, make_fault, service_links, step_label
 
 __all__ = ["Schedule"]
 
@@ -54,11 +54,25 @@ class Schedule:
         return self.log.active()
 
     # ------------------------------------------------------------------ timed
+    def plan(self) -> list[dict[str, Any]]:
+        """The declared steps as the evidence checker reads them (``run`` event)."""
+        return [
+            {"step": i, "label": step_label(step), "instant": step.is_instant()}
+            for i, step in enumerate(self.steps)
+        ]
+
+    def _make(self, index: int, step: Any) -> Fault:
+        """Step ``index`` as a fault tagged with its index and the service links it hits."""
+        fault = make_fault(step, self.built)
+        fault.step = index
+        fault.links = service_links(step, self.built) or fault.links
+        return fault
+
     async def apply_early(self) -> None:
         """Apply the faults timed ``at_s: 0`` (before the service starts)."""
         for i, step in enumerate(self.steps):
             if not isinstance(step.trigger, EventTrigger) and step.trigger.at_s == 0.0:
-                fault = make_fault(step, self.built)
+                fault = self._make(i, step)
                 await self._apply(step, fault)
                 self._early[i] = fault
 
@@ -78,7 +92,7 @@ class Schedule:
         if fault is None:
             if await self._wait_done(t0 + trigger.at_s - loop.time()):
                 return
-            fault = make_fault(step, self.built)
+            fault = self._make(index, step)
             await self._apply(step, fault)
         if trigger.for_s is not None and fault.active:
             await self._wait_done(t0 + trigger.at_s + trigger.for_s - loop.time())
@@ -99,17 +113,17 @@ class Schedule:
         if self._tg is None or self.done.is_set():
             return
         self.counts[what] += 1
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
             trigger = step.trigger
             if (
                 isinstance(trigger, EventTrigger)
                 and trigger.after == what
                 and trigger.nth == self.counts[what]
             ):
-                self._fire(step, trigger)
+                self._fire(i, step, trigger)
 
-    def _fire(self, step: Any, trigger: EventTrigger) -> None:
-        fault = make_fault(step, self.built)
+    def _fire(self, index: int, step: Any, trigger: EventTrigger) -> None:
+        fault = self._make(index, step)
         with self.lag.harness():
             if step.fault == "restart":
                 holds = self._hold_links(step.target)

@@ -14,7 +14,7 @@ from harness.faults import Fault, FaultLog, FaultyCluster, Link, LinkFactory, Po
 from harness.scenario._model import Scenario
 from harness.servers import NatsServer
 
-__all__ = ["Built", "ScenarioEnv", "build", "make_fault"]
+__all__ = ["Built", "ScenarioEnv", "build", "make_fault", "service_links", "step_label"]
 
 _SERVER_FIELDS = {
     "ping_interval_s": "ping_interval",
@@ -156,3 +156,32 @@ def make_fault(step: Any, built: Built) -> Fault:
             connect_name=name,
         )
     raise ConfigError(f"fault {kind!r} is not supported by the runner", where="faults")
+
+
+def service_links(step: Any, built: Built) -> tuple[str, ...]:
+    """The proxies of the service's links that step ``step`` acts on.
+
+    A link or pool fault names its links itself (``()`` here); a server fault hits every
+    link to that server, a partition the links to both sides (a service on a node the
+    partition does not cut is not reached).
+    """
+    kind, target = step.fault, getattr(step, "target", "")
+    if kind in ("kill", "stop", "pause", "lame_duck", "restart"):
+        if target == "server":
+            return tuple(link.proxy for link in built.links.values())
+        return (built.links[target].proxy,)
+    if kind == "partition":
+        return tuple(built.links[f"node:{n}"].proxy for n in (step.a, step.b))
+    return ()
+
+
+def step_label(step: Any) -> str:
+    """``down on link, at 0 s`` / ``kill on node:1, after the 3rd reconnect, for 1.5 s``."""
+    what = f"{step.fault} on {getattr(step, 'target', '?')}"
+    trigger = step.trigger
+    if hasattr(trigger, "after"):
+        when = f"after {trigger.after} #{trigger.nth}"
+    else:
+        when = f"at {trigger.at_s:g} s"
+    for_s = f", for {trigger.for_s:g} s" if trigger.for_s is not None else ""
+    return f"{what}, {when}{for_s}"

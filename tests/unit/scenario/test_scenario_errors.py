@@ -95,7 +95,7 @@ def test_every_invalid_fixture_is_covered() -> None:
         (
             "",
             "{p}:1: empty file; expected a mapping with keys name, description, claims, "
-            "topology, service, workload, faults, checkers, timeout_s, markers, seed",
+            "topology, service, workload, faults, checkers, expect, timeout_s, markers, seed",
         ),
         ("- a\n- b\n", "{p}:1: expected a mapping at the top level, got a list"),
         (
@@ -118,8 +118,8 @@ def test_every_invalid_fixture_is_covered() -> None:
         (HEAD + "faults:\n  - ms: 1\n", "{p}:5: faults[0].fault: required field is missing"),
         (
             HEAD + "bogus: 1\n",
-            "{p}:4: bogus: unknown key 'bogus'; allowed: name, description, "
-            "claims, topology, service, workload, faults, checkers, timeout_s, markers, seed",
+            "{p}:4: bogus: unknown key 'bogus'; allowed: name, description, claims, "
+            "topology, service, workload, faults, checkers, expect, timeout_s, markers, seed",
         ),
         (
             HEAD + "topology: {kind: server, size: 2}\n",
@@ -156,6 +156,56 @@ def test_every_invalid_fixture_is_covered() -> None:
             HEAD + "faults:\n - fault: frames\n   verb: pub\n",
             "{p}:6: faults[0].verb: expected a protocol verb in capitals (PUB, MSG, PONG...) "
             "or '*', got 'pub'",
+        ),
+        (
+            HEAD + "workload: {publishes: {count: 5}}\n"
+            "faults:\n  - fault: down\n    trigger: {after: publish, nth: 6}\n",
+            "{p}:7: faults[0].trigger.nth: the publish #6 never happens: the workload makes "
+            "5 publishes",
+        ),
+        (
+            HEAD + "workload: {requests: {count: 2}}\n"
+            "faults:\n  - fault: down\n    trigger: {after: request, nth: 3}\n",
+            "{p}:7: faults[0].trigger.nth: the request #3 never happens: the workload makes "
+            "2 requests",
+        ),
+        (
+            HEAD + "workload: {publishes: {count: 5}}\ntimeout_s: 10\n"
+            "faults:\n  - fault: down\n    trigger: {at_s: 10}\n",
+            "{p}:8: faults[0].trigger.at_s: at_s 10.0 is not before the scenario's timeout_s "
+            "10.0: the fault could never fire",
+        ),
+        (
+            HEAD + "faults:\n  - fault: down\n    trigger: {at_s: 1}\n",
+            "{p}:6: faults[0].trigger.at_s: at_s 1.0 falls after the workload ended: it has "
+            "nothing to do (no publishes, requests or messages)",
+        ),
+        (
+            "name: x\nclaims: [a]\ncheckers:\n  - name: backoff\n    params: {base: abc}\n",
+            "{p}:5: checkers[0].params.base: checker 'backoff': parameter 'base' must be a "
+            "valid number, got 'abc'",
+        ),
+        (
+            "name: x\nclaims: [a]\ncheckers:\n  - name: accounting\n"
+            "    params: {allow_duplicates: 1}\n",
+            "{p}:5: checkers[0].params.allow_duplicates: checker 'accounting': parameter "
+            "'allow_duplicates' must be a valid boolean, got 1",
+        ),
+        (
+            "name: x\nclaims: [a]\ncheckers:\n  - name: exceptions\n"
+            "    params: {f: request, expected_types: NATSRequestError}\n",
+            "{p}:5: checkers[0].params.expected_types: checker 'exceptions': parameter "
+            "'expected_types' must be a valid list, got 'NATSRequestError'",
+        ),
+        (
+            "name: x\nclaims: [a]\ncheckers:\n  - name: loop_lag\n"
+            "    params: {threshold_ms: .inf}\n",
+            "{p}:5: checkers[0].params.threshold_ms: checker 'loop_lag': parameter "
+            "'threshold_ms' must be a finite number, got inf",
+        ),
+        (
+            "name: x\nclaims: [a]\nexpect: {start: maybe}\ncheckers: [{name: pool}]\n",
+            "{p}:3: expect.start: expected one of 'ok' or 'fail', got 'maybe'",
         ),
         ("name: x\nclaims: [batch.no-loss]\n", "{p}:1: checkers: required field is missing"),
         (

@@ -96,8 +96,21 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "timeout_s": draw(positive),
         "markers": draw(st.lists(st.from_regex(r"\A[a-z_][a-z0-9_]{0,8}\Z"), max_size=2)),
         "seed": draw(st.none() | st.integers(0, 2**32)),
+        "expect": {"start": draw(st.sampled_from(["ok", "fail"]))},
     }
+    data["faults"] = [f for f in data["faults"] if _can_fire(f["trigger"], data)]
     return Scenario.model_validate(data)
+
+
+def _can_fire(trigger: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The model rejects a step known never to fire (tested in test_scenario_errors)."""
+    w = data["workload"]
+    counts = {"publish": w["publishes"]["count"], "request": w["requests"]["count"]}
+    if "after" in trigger:
+        return trigger["nth"] <= counts.get(trigger["after"], trigger["nth"])
+    idle = not (sum(counts.values()) or w["messages"]["valid"] or w["messages"]["invalid"])
+    at_s = trigger.get("at_s", 0.0)
+    return at_s < data["timeout_s"] and not (idle and at_s > 0)
 
 
 @settings(max_examples=200, deadline=None)
