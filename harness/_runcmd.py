@@ -22,7 +22,8 @@ __all__ = ["run_scenarios"]
 class _Progress:
     """A pytest plugin printing one line per scenario and collecting the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, sut: str | None = None) -> None:
+        self.sut = sut
         self.total = 0
         self.done = 0
         self.rows: list[dict[str, Any]] = []
@@ -35,8 +36,11 @@ class _Progress:
             print(f"ERROR collecting {report.nodeid}:\n{_indent(text)}", flush=True)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from harness.scenario._collect import DEFAULT_SUT, describe_sut
+
         self.total = len(session.items)
         print(f"nats-harness run: {self.total} scenario(s)", flush=True)
+        print(f"service under test: {describe_sut(self.sut or DEFAULT_SUT)}", flush=True)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         final = report.when == "call" or (report.when == "setup" and not report.passed)
@@ -57,6 +61,8 @@ class _Progress:
             f"[{self.done}/{self.total}] {report.nodeid:<60} {verdict:<8} {report.duration:6.1f}s",
             flush=True,
         )
+        if props.get("evidence"):
+            print(_indent(str(props["evidence"])), flush=True)
         if verdict not in ("valid", "skipped"):
             print(_indent(message.strip()), flush=True)
         self.rows.append(
@@ -66,6 +72,7 @@ class _Progress:
                 "claims": str(props.get("claims", "")).split(",") if props.get("claims") else [],
                 "duration_s": round(report.duration, 3),
                 "message": message,
+                "evidence": str(props.get("evidence", "")),
             }
         )
 
@@ -122,7 +129,7 @@ def run_scenarios(
     html = fault_report or summary_path.with_name(f"{summary_path.stem}-report.html")
     command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
     args += ["--fault-report", str(html), "--fault-report-command", command]
-    progress = _Progress()
+    progress = _Progress(sut)
     started = time.monotonic()
     code = int(pytest.main(args, plugins=[progress]))
     elapsed = time.monotonic() - started

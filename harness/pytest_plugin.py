@@ -117,6 +117,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(plugin, "nats-fault-report")
 
 
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Name the service the collected scenarios run against (the reference, or ``--sut``)."""
+    if not any(item.get_closest_marker("scenario") for item in items):
+        return []
+    from harness.scenario._collect import service_line
+
+    return [service_line(config)]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Sweep anything this process started and did not stop (a last line of defence)."""
     from harness import _proc

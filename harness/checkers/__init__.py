@@ -73,7 +73,7 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
 
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
-from harness.checkers._evidence import RUN_EVENT, RUNNER, check_evidence
+from harness.checkers._evidence import RUN_EVENT, RUNNER, check_evidence, evidence_summary
 from harness.checkers._exceptions import check_exceptions
 from harness.checkers._loop_lag import check_loop_lag
 from harness.checkers._metrics import METRIC_KEYS, check_metrics
@@ -112,6 +112,7 @@ __all__ = [
     "check_safe",
     "check_validation",
     "compose",
+    "evidence_summary",
     "make_checker",
     "merge_valid",
     "operations",

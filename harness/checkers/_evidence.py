@@ -36,7 +36,7 @@ from harness.checkers._ops import listing, operations
 from harness.checkers._result import UNKNOWN, CheckResult
 from harness.history import FaultRecord, History
 
-__all__ = ["RUN_EVENT", "RUNNER", "check_evidence"]
+__all__ = ["RUN_EVENT", "RUNNER", "check_evidence", "evidence_summary"]
 
 RUNNER = "runner"
 """The client name of the runner's own events."""
@@ -222,7 +222,7 @@ def _judge(
     busy = [a for a in activity if a[0] <= end and a[1] >= w.start]
     refusing = w.kind in _REFUSING or w.params.get("how") == "down"
     if not hit and refusing and _refused_service(w, conns, busy, history, service):
-        hit = [f"(refused: {w.kind} kept the service out of {', '.join(sorted(links))})"]
+        hit = [f"refused: {w.kind} kept the service out of {', '.join(sorted(links))}"]
     found["hit"] = hit
     if not hit:
         used = sorted({c.label() for c in conns if not c.attempt})
@@ -264,3 +264,26 @@ def _refused_service(
         return True
     never_connected = not any(not c.attempt for c in conns)
     return never_connected and any(failed for _, _, failed in busy)
+
+
+
+def evidence_summary(result: CheckResult) -> str:
+    """One line: the service and what each fault hit (``CONNECT`` names, else proxies).
+
+    ``service sut; fault 0 (kill on server, at 1 s, for 1.5 s) hit sut-main, sut-pool-0
+    and 38 unnamed connections``.
+    """
+    parts = [f"service {result.details.get('service', '?')}"]
+    for row in result.details.get("steps") or ():
+        hits: list[str] = [h for w in row.get("windows", ()) for h in w.get("hit") or ()]
+        if not hits:
+            parts.append(f"fault {row['step']} ({row['label']}) {row.get('verdict', '?')}")
+            continue
+        refused = [h for h in hits if h.startswith("refused: ")]
+        named = [h for h in hits if h not in refused and h.endswith(")")]
+        names = sorted({h[h.index("(") + 1 : -1] for h in named})
+        unnamed = len(hits) - len(refused) - len(named)
+        shown = names + ([f"{unnamed} unnamed connections"] if unnamed else [])
+        shown += [h.removeprefix("refused: ") for h in refused]
+        parts.append(f"fault {row['step']} ({row['label']}) hit {listing(shown, 6)}")
+    return "; ".join(parts)

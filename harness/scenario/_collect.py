@@ -23,7 +23,14 @@ from harness.scenario._model import Claims, Scenario
 if TYPE_CHECKING:
     from harness.scenario._runner import ScenarioResult
 
-__all__ = ["DEFAULT_SUT", "RESULT_KEY", "ScenarioFile", "is_scenario_file"]
+__all__ = [
+    "DEFAULT_SUT",
+    "RESULT_KEY",
+    "ScenarioFile",
+    "describe_sut",
+    "is_scenario_file",
+    "service_line",
+]
 
 #: where a scenario item keeps its :class:`ScenarioResult` (read by the fault report)
 RESULT_KEY: pytest.StashKey[ScenarioResult] = pytest.StashKey()
@@ -83,6 +90,21 @@ def _sut_spec(config: pytest.Config) -> str:
     return str(value) if value else DEFAULT_SUT
 
 
+def describe_sut(spec: str) -> str:
+    """``the reference service (spec)`` or ``spec``: what a scenario run tests."""
+    if spec == DEFAULT_SUT:
+        return (
+            f"the reference service ({spec}); pass --sut MODULE:FACTORY or set nats_sut "
+            "to test your own"
+        )
+    return spec
+
+
+def service_line(config: pytest.Config) -> str:
+    """The line that names the service under test for a run's header."""
+    return f"service under test: {describe_sut(_sut_spec(config))}"
+
+
 def _test_for(scenario: Scenario) -> Callable[..., None]:
     def test_scenario(
         request: pytest.FixtureRequest,
@@ -107,6 +129,8 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
         request.node.user_properties.append(("verdict", str(result.valid)))
         request.node.user_properties.append(("claims", ",".join(scenario.claims)))
         request.node.user_properties.append(("message", result.verdict.message))
+        request.node.user_properties.append(("service", _sut_spec(request.config)))
+        request.node.user_properties.append(("evidence", _evidence_line(result)))
         if result.valid is not True:
             pytest.fail(
                 f"scenario {scenario.name!r} ({', '.join(scenario.claims)}): "
@@ -116,3 +140,10 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
 
     test_scenario.__doc__ = scenario.description or scenario.name
     return test_scenario
+
+
+def _evidence_line(result: ScenarioResult) -> str:
+    from harness.checkers import evidence_summary
+
+    evidence = next((r for r in result.results if r.name == "evidence"), None)
+    return evidence_summary(evidence) if evidence is not None else ""
