@@ -69,6 +69,8 @@ def make_checker(name: str, params: Mapping[str, Any] | None = None) -> Checker:
     except TypeError as exc:
         accepted = [p for p in sig.parameters if p != "history"]
         unknown = next((k for k in kwargs if k not in sig.parameters), None)
+        if "unexpected keyword" not in str(exc):
+            unknown = None  # a missing parameter is the mapping's problem, not one key's
         raise CheckerParamError(
             f"checker {name!r}: {exc}; accepted parameters: {accepted}", unknown
         ) from exc

@@ -12,7 +12,7 @@ VALID = """\
 name: quick-requests
 claims: [fix.typed-errors.request]
 workload:
-  requests: {count: 3, subject: harness.rpc.quick, timeout_s: 0.5}
+  requests: {count: 3, subject: harness.rpc.quick, timeout_s: 0.5, responder: false}
 checkers:
   - name: exceptions
     params: {f: request, expected_types: [NATSRequestError]}
