@@ -103,6 +103,7 @@ def check_accounting(
     details: dict[str, Any] = {k: sorted(v) for k, v in fates.items()}
     details["unexpected"] = unexpected
     details["duplicated"] = duplicated
+    details["allow_duplicates"] = allow_duplicates
     details["counts"] = {
         "attempted": len(best),
         **{o: sum(1 for op in best.values() if op.outcome == o) for o in _RANK},

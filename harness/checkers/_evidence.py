@@ -144,6 +144,7 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
         row["verdict"] = "unknown" if any(w["problem"] for w in row["windows"]) else "reached"
     details: dict[str, Any] = {
         "service": name,
+        "service_type": str(plan.get("service_type", "")),
         "steps": steps,
         "service_connections": [c.label() for c in mine if not c.attempt],
         "events_dropped": dropped,
@@ -152,17 +153,14 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
         if dropped:
             reasons.append(f"the proxy's event ring dropped {dropped} events")
         return CheckResult("evidence", UNKNOWN, details, "; ".join(reasons))
-    hit = sum(len(r["windows"]) for r in steps)
     started = (
         "failed to start, as expected" if plan.get("expect_start") == "fail" else "started"
     )
-    return CheckResult(
-        "evidence",
-        True,
-        details,
-        f"{name} {started}; {len(steps)} declared faults applied, "
-        f"{hit} windows reached its connections",
-    )
+    kind = f" ({details['service_type']})" if details["service_type"] else ""
+    result = CheckResult("evidence", True, details, "")
+    hits = evidence_summary(result).partition("; ")[2]
+    faults = f"; {hits}" if hits else "; no faults declared"
+    return CheckResult("evidence", True, details, f"service {name}{kind} {started}{faults}")
 
 
 def _start_problem(history: History, service: str, expect: str) -> str | None:

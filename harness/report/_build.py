@@ -30,6 +30,7 @@ from harness.report._model import (
     Verdict,
     Window,
 )
+from harness.report._text import readable
 
 __all__ = ["BINS", "MAX_MARKS", "build_entry", "verdict_word"]
 
@@ -123,7 +124,7 @@ def build_entry(
         records = history.records()
         span = _span(records)
         lanes = _lanes(history, exceptions)
-        messages = _messages(history, span)
+        messages = _messages(history, span, _duplicates_allowed(results))
         attempts, schedule = _attempts(history, results)
     return TestEntry(
         nodeid=nodeid,
@@ -162,7 +163,12 @@ def _lanes(history: History, exceptions: Counter[str]) -> tuple[Lane, ...]:
     windows: dict[str, list[Window]] = {}
     for f in history.faults():
         end = None if f.end is None else round(f.end, 4)
-        window = Window(f.fault_id, f.kind, round(f.start, 4), end, _trim(f.params))
+        params = dict(f.params)
+        if f.status in ("heal_failed", "apply_failed"):
+            params["status"] = f.status
+        if f.step is not None:
+            params["step"] = f.step
+        window = Window(f.fault_id, f.kind, round(f.start, 4), end, _trim(params))
         windows.setdefault(f.target, []).append(window)
     lanes = [
         Lane(target, _TARGET_KINDS.get(target.partition(":")[0], "target"), tuple(ws))
@@ -200,7 +206,7 @@ def _capped(name: str, kind: LaneKind, marks: list[Mark]) -> Lane:
 
 def _client_mark(e: ClientEvent) -> Mark:
     parts = [e.kind] + [
-        str(e.detail[k]) if k in _BARE_KEYS else f"{k}={e.detail[k]}"
+        readable(e.detail[k]) if k in _BARE_KEYS else f"{k} {readable(e.detail[k])}"
         for k in _LABEL_KEYS
         if k in e.detail
     ]
@@ -221,7 +227,15 @@ def _proxy_mark(e: ProxyEvent) -> Mark:
 
 
 # ---------------------------------------------------------------------- messages
-def _messages(history: History, span: float) -> Messages | None:
+def _duplicates_allowed(results: Iterable[CheckResult]) -> bool:
+    """Whether the scenario's accounting allowed duplicates (at-least-once delivery)."""
+    return any(
+        r.name.startswith("accounting") and r.details.get("allow_duplicates") is True
+        for r in results
+    )
+
+
+def _messages(history: History, span: float, duplicates_allowed: bool = False) -> Messages | None:
     sent: dict[str, float] = {}
     for op in history.ops():
         if op.f == "publish" and op.type == "invoke" and isinstance(op.value, dict):
@@ -239,6 +253,8 @@ def _messages(history: History, span: float) -> Messages | None:
         "duplicated": int(c.get("duplicated", 0)),
         "recovered": int(c.get("recovered", 0)),
     }
+    if duplicates_allowed and counts["duplicated"]:  # labelled, so nobody reads it as a defect
+        counts["allowed_duplicates"] = counts.pop("duplicated")
     for key in ("delivered", "kept", "reported_failed", "silently_gone", "pending", "unexpected"):
         if c.get(key):
             counts[key] = int(c[key])

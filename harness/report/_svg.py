@@ -15,6 +15,7 @@ from collections.abc import Callable
 from html import escape
 
 from harness.report._model import FATES, Attempt, Lane, Mark, Messages, TestEntry, Window
+from harness.report._text import fault_label, readable
 
 __all__ = ["MERGE_PX", "fault_class", "timeline_svg"]
 
@@ -145,16 +146,19 @@ def _lane(lane: Lane, y: int, x: XFn, span: float) -> str:
     ]
     for w in lane.windows:
         x0, width = _extent(w, span, x)
-        params = " ".join(f"{k}={v}" for k, v in w.params.items())
+        params = "; ".join(f"{k} {readable(v)}" for k, v in w.params.items())
         healed = "never healed" if w.end is None else f"to {_seconds(w.end)}"
         tip = " ".join(p for p in (w.kind, params, f"from {_seconds(w.start)}", healed) if p)
-        inside = width > 8 * len(w.kind)
+        label = fault_label(w.kind, w.params)
+        if width <= 7 * len(label) and width > 8 * len(w.kind):
+            label = w.kind  # the parameters do not fit inside: the tooltip has them
+        inside = width > 7 * len(label)
         out.append(
             f'<rect class="win k-{fault_class(w.kind)}{" open" if w.end is None else ""}" '
             f'x="{_fmt(x0)}" y="{y + 3}" width="{_fmt(width)}" height="{LANE - 6}">'
             f"<title>{escape(tip)}</title></rect>"
             f'<text class="wl{"" if inside else " out"}" '
-            f'x="{_fmt(x0 + 3 if inside else x0 + width + 3)}" y="{y + 14}">{escape(w.kind)}</text>'
+            f'x="{_fmt(x0 + 3 if inside else x0 + width + 3)}" y="{y + 14}">{escape(label)}</text>'
         )
     cy = y + LANE // 2
     quiet = [m for m in lane.marks if m.severity == "info"]

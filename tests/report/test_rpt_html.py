@@ -85,7 +85,13 @@ def test_verdicts_summary_and_environment() -> None:
         for tr in root.find_all("tr")
         if "data-key" in tr.attrs
     }
-    assert (messages["published"], messages["lost"], messages["duplicated"]) == ("6", "1", "1")
+    # the accounting allowed duplicates (at-least-once): the count says so
+    assert (messages["published"], messages["lost"], messages["allowed_duplicates"]) == (
+        "6",
+        "1",
+        "1",
+    )
+    assert messages["duplicated"] == "0"  # none that were not allowed
     env = root.find_all("div", id="summary-environment")[0].all_text()
     assert "2.15.1" in env
     assert "2.16.0" in env
@@ -112,3 +118,44 @@ def test_self_contained_no_network_references() -> None:
     assert not re.search(r"(?i)https?:|//[a-z0-9.-]+\.[a-z]{2,}/|@import|url\(", text)
     assert root.find_all("style")
     assert root.find_all("input", id="only-failures")
+
+
+def test_fault_bars_show_their_parameters_and_tooltips_read_as_text() -> None:
+    history = sample_history()
+    fid = history.fault_started(
+        "pool_break", "pool:p", {"members": [1, 2], "how": "down"}, step=0, links=("p.1",)
+    )
+    history.fault_status(fid, "heal_failed", error="ProxyNotFound: gone")
+    history.client_event("svc", "error", {"error": {"type": "TimeoutError", "message": "slow"}})
+    entry = build_entry("t.py::test_x", outcome="failed", duration_s=1.0, history=history)
+    root = parse_html(render_html(Report(ENV, (entry,))))
+    [svg] = _tests(root)[0].find_all("svg")
+    labels = [t.all_text() for t in svg.find_all("text") if "wl" in t.classes()]
+    assert "latency 300 ms" in labels
+    assert "pool_break members 1, 2 how down HEAL FAILED" in labels
+    tips = [t.all_text() for t in svg.find_all("title")]
+    assert any(t.startswith("pool_break members 1, 2; how down; status heal_failed") for t in tips)
+    assert any("error TimeoutError: slow" in t for t in tips), tips
+    assert not [t for t in tips if re.search(r"[\[\]{}]|'\w+':", t)], "a Python repr leaked"
+
+
+def test_an_unknown_verdict_is_as_visible_as_a_failure() -> None:
+    from harness.checkers import CheckResult
+
+    reason = "fault 0 (down on link, at 20 s) was never applied"
+    results = [CheckResult("evidence", "unknown", {"steps": []}, reason)]
+    entries = (
+        build_entry("s.yaml::fine", outcome="passed", duration_s=0.1),
+        build_entry(
+            "s.yaml::vacuous", outcome="failed", duration_s=0.2, kind="scenario", results=results
+        ),
+    )
+    root = parse_html(render_html(Report(ENV, entries)))
+    first = _tests(root)[0]
+    assert first.attrs["data-verdict"] == "unknown"
+    assert "failing" in first.classes() and "open" in first.attrs
+    assert reason in first.all_text()
+    verdicts = root.find_all("div", id="summary-verdicts")[0].all_text()
+    assert "unknown" in verdicts
+    failing = root.find_all("div", id="summary-failing")[0]
+    assert [d.all_text() for d in failing.find_all("div") if "num" in d.classes()] == ["1"]
