@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import nats
 import pytest
 
+from harness._wait import wait_until_async
 from harness.errors import ProxyNotFound
 from harness.faults import FaultLog, Link, LinkFactory
 from harness.history import History
@@ -30,19 +29,20 @@ async def test_the_client_sees_a_down_link_only_inside_the_window(
         for _ in range(ROUNDS):
             seen = len(nats_history.client_events("window-client"))
             async with nats_link.down():
-                async with asyncio.timeout(5):
-                    while not any(
+                await wait_until_async(
+                    lambda: any(
                         e.kind == "disconnected"
-                        for e in nats_history.client_events("window-client")[seen:]
-                    ):
-                        await asyncio.sleep(0.005)
-            async with asyncio.timeout(5):
-                while not nc.is_connected:
-                    await asyncio.sleep(0.005)
+                        for e in nats_history.client_events("window-client")[seen:]  # noqa: B023
+                    ),
+                    timeout=5,
+                    what="the client to see the link go down",
+                )
+            await wait_until_async(lambda: nc.is_connected, timeout=5, what="a reconnect")
     finally:
         await nc.close()
     windows = nats_history.faults()
-    disconnects = [e for e in nats_history.client_events("window-client") if e.kind == "disconnected"]
+    events = nats_history.client_events("window-client")
+    disconnects = [e for e in events if e.kind == "disconnected"]
     assert len(windows) == ROUNDS
     assert all(w.status == "healed" and w.end is not None for w in windows)
     late = [
@@ -84,16 +84,19 @@ def test_a_failed_heal_stays_active_recorded_and_retried(
     assert fault in fault_log.active()
     (record,) = nats_history.faults()
     assert (record.status, record.end) == ("heal_failed", None)
-    assert record.error is not None and "ProxyNotFound" in record.error
+    assert record.error is not None
+    assert "ProxyNotFound" in record.error
     errors = fault_log.heal_all()  # retried, fails again, still recorded
     assert [type(e) for e in errors] == [ProxyNotFound]
     assert fault.active
     # Put the proxy back (disabled, as the fault left it): the retry now heals.
     api.create_proxy(nats_link.proxy, proxy.upstream, listen=proxy.listen, enabled=False)
     assert fault_log.heal_all() == []
-    assert not fault.active and fault_log.active() == []
+    assert not fault.active
+    assert fault_log.active() == []
     (record,) = nats_history.faults()
-    assert record.status == "healed" and record.end is not None
+    assert record.status == "healed"
+    assert record.end is not None
     assert api.get_proxy(nats_link.proxy).enabled
 
 
@@ -104,6 +107,8 @@ def test_an_apply_that_fails_closes_its_window_as_failed(
     fault = nats_link.latency(100)
     with pytest.raises(ProxyNotFound):
         fault()
-    assert not fault.active and fault_log.active() == []
+    assert not fault.active
+    assert fault_log.active() == []
     (record,) = nats_history.faults()
-    assert record.status == "apply_failed" and record.end is not None
+    assert record.status == "apply_failed"
+    assert record.end is not None

@@ -8,6 +8,7 @@ its own service module. Before the evidence rule each of them said ``valid`` (ex
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -153,7 +154,7 @@ def test_nats_harness_run_gives_the_honest_verdict(project: Path, case: str) -> 
     args = [str(BIN / "nats-harness"), "run", f"scenarios/{case}.yaml", "--report", str(report)]
     out = _run(project, *args, *(["--sut", sut] if sut else []))
     assert out.returncode == 1, out.stdout + out.stderr
-    assert f"{case} " in out.stdout and f" {verdict} " in out.stdout, out.stdout
+    assert re.search(rf"{case}\.yaml::{case} +{verdict} ", out.stdout), out.stdout
     assert reason in out.stdout, out.stdout
     (row,) = json.loads(report.read_text())["scenarios"]
     assert row["verdict"] == verdict

@@ -153,7 +153,8 @@ def test_an_unknown_verdict_is_as_visible_as_a_failure() -> None:
     root = parse_html(render_html(Report(ENV, entries)))
     first = _tests(root)[0]
     assert first.attrs["data-verdict"] == "unknown"
-    assert "failing" in first.classes() and "open" in first.attrs
+    assert "failing" in first.classes()
+    assert "open" in first.attrs
     assert reason in first.all_text()
     verdicts = root.find_all("div", id="summary-verdicts")[0].all_text()
     assert "unknown" in verdicts
