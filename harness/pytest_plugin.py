@@ -88,7 +88,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the markers; kill servers left behind by earlier runs whose pytest died.
 
-    Also registers the hypothesis profiles ``dev``, ``ci`` and ``thorough`` (before
+    Also registers the hypothesis profiles ``nats-dev``, ``nats-ci`` and ``nats-thorough`` (before
     hypothesis's own hook reads ``--hypothesis-profile``); see :mod:`harness._hypothesis`.
     """
     from harness._hypothesis import configure as configure_hypothesis
