@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from harness.faults import FaultLog, FaultyCluster, Link, LinkFactory, Pool, ServerFaults
     from harness.history import History
     from harness.proxy._fixtures_support import ToxiproxyEndpoint
+    from harness.replay import ReusableEnv
     from harness.servers import NatsCluster, NatsServer, ServerConfig
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "nats_history",
     "nats_server",
     "nats_server_factory",
+    "reusable_env",
     "toxiproxy",
     "toxiproxy_client",
 ]
@@ -225,6 +227,25 @@ def nats_cluster_factory(
     yield factory
     for cluster in started:
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def reusable_env(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ReusableEnv]:
+    """One nats-server and one seeded proxy for every example of a property test.
+
+    A :class:`~harness.replay.ReusableEnv` for the session: each
+    :func:`~harness.replay.check_scenario` run gets a fresh history, fault log, proxies
+    and service. It always runs the harness's own proxy with seed
+    :data:`~harness.replay.PROXY_SEED` (never ``--toxiproxy-url``), so a replay draws the
+    same jitter and toxicity rolls as the search did.
+    """
+    from harness.replay import ReusableEnv
+
+    base = tmp_path_factory.mktemp("reusable-env")
+    with ReusableEnv(binary=_binary(pytestconfig), base_dir=base) as env:
+        yield env
 
 
 @pytest.fixture
