@@ -7,8 +7,9 @@ are imported inside the fixtures, never at plugin import.
 
 from __future__ import annotations
 
+import sys
 from argparse import SUPPRESS
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,22 @@ def pytest_configure(config: pytest.Config) -> None:
         writer = not hasattr(config, "workerinput")  # only the controller writes
         plugin = FaultReportPlugin(config, base / str(report), writer=writer)
         config.pluginmanager.register(plugin, "nats-fault-report")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a property test whose every example's verdict was unknown: the search could not
+    decide (see :mod:`harness.replay._search`); such examples are never falsifying ones."""
+    funcargs = getattr(item, "funcargs", {})
+    search = sys.modules.get("harness.replay._search")  # no ReusableEnv exists without it
+    if search is not None:
+        search.begin(funcargs.values())
+    outcome = yield
+    search = sys.modules.get("harness.replay._search")
+    message = search.undecided(funcargs.values()) if search is not None else None
+    if message:
+        pytest.fail(message, pytrace=False)
+    return outcome
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
