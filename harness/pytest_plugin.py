@@ -7,8 +7,9 @@ are imported inside the fixtures, never at plugin import.
 
 from __future__ import annotations
 
+import sys
 from argparse import SUPPRESS
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from harness.faults import FaultLog, FaultyCluster, Link, LinkFactory, Pool, ServerFaults
     from harness.history import History
     from harness.proxy._fixtures_support import ToxiproxyEndpoint
+    from harness.replay import ReusableEnv
     from harness.servers import NatsCluster, NatsServer, ServerConfig
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "nats_history",
     "nats_server",
     "nats_server_factory",
+    "reusable_env",
     "toxiproxy",
     "toxiproxy_client",
 ]
@@ -88,7 +91,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the markers; kill servers left behind by earlier runs whose pytest died.
 
-    Also registers the hypothesis profiles ``dev``, ``ci`` and ``thorough`` (before
+    Also registers the hypothesis profiles ``nats-dev``, ``nats-ci`` and ``nats-thorough`` (before
     hypothesis's own hook reads ``--hypothesis-profile``); see :mod:`harness._hypothesis`.
     """
     from harness._hypothesis import configure as configure_hypothesis
@@ -124,6 +127,22 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
     from harness.scenario._collect import service_line
 
     return [service_line(config)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a property test whose every example's verdict was unknown: the search could not
+    decide (see :mod:`harness.replay._search`); such examples are never falsifying ones."""
+    funcargs = getattr(item, "funcargs", {})
+    search = sys.modules.get("harness.replay._search")  # no ReusableEnv exists without it
+    if search is not None:
+        search.begin(funcargs.values())
+    outcome = yield
+    search = sys.modules.get("harness.replay._search")
+    message = search.undecided(funcargs.values()) if search is not None else None
+    if message:
+        pytest.fail(message, pytrace=False)
+    return outcome
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -234,6 +253,25 @@ def nats_cluster_factory(
     yield factory
     for cluster in started:
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def reusable_env(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ReusableEnv]:
+    """One nats-server and one seeded proxy for every example of a property test.
+
+    A :class:`~harness.replay.ReusableEnv` for the session: each
+    :func:`~harness.replay.check_scenario` run gets a fresh history, fault log, proxies
+    and service. It always runs the harness's own proxy with seed
+    :data:`~harness.replay.PROXY_SEED` (never ``--toxiproxy-url``), so a replay draws the
+    same jitter and toxicity rolls as the search did.
+    """
+    from harness.replay import ReusableEnv
+
+    base = tmp_path_factory.mktemp("reusable-env")
+    with ReusableEnv(binary=_binary(pytestconfig), base_dir=base) as env:
+        yield env
 
 
 @pytest.fixture

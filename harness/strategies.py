@@ -576,7 +576,8 @@ def checkers_for(workload: Workload, *, metrics: bool | None = None) -> tuple[Ch
     - confirmed publishes and requests that fail raise the service's typed errors with
       their fields (``exceptions``);
     - the service's statistics agree with the history (``metrics``), when the installed
-      harness has that checker (``metrics=None``: use it if registered).
+      harness has that checker (``metrics=None``: use it if registered);
+      :func:`harness.replay.check_scenario` leaves it out for a service without ``stats()``.
     """
     kind = workload_kind(workload)
     specs: list[CheckerSpec] = []

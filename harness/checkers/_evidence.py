@@ -159,8 +159,8 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
     kind = f" ({details['service_type']})" if details["service_type"] else ""
     result = CheckResult("evidence", True, details, "")
     hits = evidence_summary(result).partition("; ")[2]
-    faults = f"; {hits}" if hits else "; no faults declared"
-    return CheckResult("evidence", True, details, f"service {name}{kind} {started}{faults}")
+    hit_text = f"; {hits}" if hits else "; no faults declared"
+    return CheckResult("evidence", True, details, f"service {name}{kind} {started}{hit_text}")
 
 
 def _start_problem(history: History, service: str, expect: str) -> str | None:

@@ -4,7 +4,9 @@
   fresh history, fault log and service; proxy draws depend only on the scenario's seed.
 - :func:`check_scenario`: a property test's body; on a falsifying example it writes
   ``reports/replays/<test>-<hash>.yaml`` (:func:`write_replay`) and fails with the
-  commands that replay it.
+  commands that replay it. It leaves out the checkers the service cannot feed
+  (``_fit``) and never reports an ``unknown`` verdict as a falsifying example
+  (``_search``; the plugin fails a test whose every example was unknown).
 - :func:`replay_main`: ``nats-harness replay FILE [--sut MODULE:FACTORY]``.
 """
 

@@ -21,7 +21,7 @@ import itertools
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.faults import FaultLog, Link, LinkFactory
 from harness.history import History
@@ -33,6 +33,9 @@ from harness.scenario import (
     run_scenario,
 )
 from harness.servers import NatsServer, ServerConfig
+
+if TYPE_CHECKING:
+    from harness.replay._search import SearchTally
 
 __all__ = ["PROXY_SEED", "ReusableEnv"]
 
@@ -105,6 +108,8 @@ class ReusableEnv:
         self.server: NatsServer | None = None
         self._extra: list[NatsServer] = []
         self.runs = 0
+        self.searches: dict[str, SearchTally] = {}
+        """Property test name -> its verdict tally (see :mod:`harness.replay._search`)."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> ReusableEnv:

@@ -124,7 +124,9 @@ def test_a_session_that_asks_for_no_profile_does_not_import_hypothesis(
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
     # asked for, the profiles are registered before hypothesis's plugin loads one
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hypothesis-profile", "ci")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--hypothesis-profile", "nats-ci"
+    )
     result.assert_outcomes(failed=1)  # now hypothesis is imported
 
 

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from harness._hypothesis import PROFILE_ENV, register_profiles, selected_profile
 from harness.errors import ConfigError
 from harness.replay import (
     DEFAULT_REPLAY_DIR,
@@ -170,24 +169,6 @@ def test_scenario_checkers_follow_the_workload() -> None:
             settings=FAST,
         )
         assert {c.name for c in sc.checkers} == expected
-
-
-# ---------------------------------------------------------------------------- profiles
-def test_profiles_are_registered_and_selected_by_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hypothesis import settings as hsettings
-
-    register_profiles()
-    assert hsettings.get_profile("ci").derandomize is True
-    assert hsettings.get_profile("dev").deadline is None
-    assert hsettings.get_profile("thorough").max_examples == 200
-    monkeypatch.delenv(PROFILE_ENV, raising=False)
-    monkeypatch.delenv("CI", raising=False)
-    assert selected_profile() is None
-    monkeypatch.setenv("CI", "true")
-    assert selected_profile() == "ci"
-    monkeypatch.setenv(PROFILE_ENV, "thorough")
-    assert selected_profile() == "thorough"
-    assert selected_profile("dev") == "dev"
 
 
 # ---------------------------------------------------------------------------- replay files
