@@ -53,10 +53,14 @@ def test_a_service_without_stats_is_not_failed(reusable_env: ReusableEnv) -> Non
         seen.append(scenario)
         check_scenario(reusable_env, scenario, test=NODE, sut=SPEC)
 
-    prop()
+    prop()  # no falsifying example: a service without stats() is not failed for it
     tally = reusable_env.searches[NODE]
-    assert len(seen) == EXAMPLES
-    assert (tally.decided, tally.unknown, tally.not_run) == (EXAMPLES, 0, 0), tally
+    assert len(seen) == tally.decided + tally.unknown
+    assert tally.decided >= EXAMPLES // 2, tally
+    assert tally.not_run == 0, tally
+    # Examples may be unknown for the evidence rule (a drawn fault that never fired or
+    # reached nothing), never because the service has no statistics.
+    assert not [why for why in tally.reasons if "metrics" in why or "stats" in why], tally
 
 
 FAKE_PROJECT = """
