@@ -23,6 +23,7 @@ from port_grabs import (
     source_ports,
 )
 
+from harness.errors import ServerStartError
 from harness.faults import FaultyCluster, ServerFaults
 from harness.servers import NatsCluster, NatsServer, ServerConfig
 
@@ -112,7 +113,7 @@ def test_a_failed_first_start_gives_its_ports_back(
     nats_server_factory: Callable[..., NatsServer],
 ) -> None:
     server = nats_server_factory(ServerConfig(lame_duck_duration="4s"), start=False)
-    with pytest.raises(Exception, match="exited with code"):
+    with pytest.raises(ServerStartError, match="exited with code"):
         server.start()
     assert (server.port, server.monitor_port) == (-1, -1)
 
