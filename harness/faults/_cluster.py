@@ -1,7 +1,8 @@
 """Network partitions of a nats-server cluster: every route passes a proxy we control.
 
 Layout (measured in the reference note on cluster partitions): one *inbound* proxy ``P_i`` in front
-of each node's route port. Node ``i`` listens on ``127.0.0.1:-1``, advertises
+of each node's route port. Node ``i`` listens on a route port it holds for its life (so
+``restart_node`` rebinds it; see :class:`~harness.servers.NatsServer`), advertises
 ``127.0.0.1:<P_i port>`` (so gossip hands out proxy addresses only) and lists the other
 nodes' inbound proxies as its routes. Every route connection then passes exactly one proxy:
 the inbound proxy of the node that was dialled. A route connection's first frame is a
@@ -194,7 +195,7 @@ class FaultyCluster:
         return self
 
     def close(self) -> None:
-        """Remove every fault (unverified), stop the nodes, delete the proxies (idempotent)."""
+        """Remove every fault (unverified), close the nodes, delete the proxies (idempotent)."""
         self._closing = True
         try:
             for fault in reversed(self._faults):
@@ -202,7 +203,7 @@ class FaultyCluster:
         finally:
             self._faults.clear()
             for node in self.nodes:
-                node.stop()
+                node.close()
             delete_proxies(self.api, self.proxies)
             self.proxies.clear()
             if self._placeholder is not None:

@@ -262,7 +262,12 @@ class Link:
         )
 
     def down(self) -> Fault:
-        """Disable the proxy: live connections close, new ones are refused. Heal re-enables."""
+        """Disable the proxy: live connections close, new ones are refused. Heal re-enables.
+
+        With the harness's proxy the link keeps its port while down (nothing listens, but
+        no other socket can be given the port), so the heal cannot fail with ``address
+        already in use``; a real Toxiproxy frees the port until the heal.
+        """
         return Fault(
             self.log,
             "down",

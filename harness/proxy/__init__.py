@@ -43,6 +43,10 @@ Deliberate differences from Toxiproxy 2.12 (all listed here once):
 * Go's JSON *syntax* error texts are approximated (``EOF``, ``unexpected EOF`` and
   ``invalid character 'x' looking for beginning of value`` match; deeper errors differ).
 * A bad ``--config`` file stops the server (Toxiproxy logs it and serves without it).
+* A disabled proxy keeps its port: connections are refused as in Toxiproxy, but no other
+  socket can be given the port (a placeholder stays bound, never listening), so the
+  re-enable cannot fail because someone took it meanwhile. Deleting the proxy or changing
+  its listen address frees the port (:mod:`harness.proxy._listen`).
 
 Byte-level fidelity kept on purpose: ``"Logger": {}`` in proxy objects (Toxiproxy >= 2.5
 leaks it), error bodies with a trailing newline and ``text/plain``, ``/version`` with a

@@ -5,6 +5,9 @@ first (nothing is created if one lacks them); then entries are applied in order,
 existing proxy with the same name and an equivalent listen/upstream is kept untouched
 (toxics and enabled state included), a different one is stopped and replaced, and the first
 failure stops the loop, reporting what was already done.
+
+A proxy keeps its port reserved while it exists, enabled or not (see
+:mod:`harness.proxy._proxy`); deleting, replacing and shutting down release it.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ class ProxyCollection:
         return await self._create(spec)
 
     async def remove(self, name: str) -> None:
-        """Stop a proxy (closing its connections) and delete it.
+        """Stop a proxy (closing its connections), release its port and delete it.
 
         Raises:
             ApiError: 404 ``proxy not found``.
@@ -126,6 +129,7 @@ class ProxyCollection:
         proxy = self.get(name)
         async with proxy.lock:
             await proxy.stop()
+            proxy.release()
         if self._proxies.get(name) is proxy:
             del self._proxies[name]
             self.runtime.events.emit(
@@ -157,6 +161,7 @@ class ProxyCollection:
                 if same:
                     return existing
                 await existing.stop()
+                existing.release()
         return await self._create(spec)
 
     async def _create(self, spec: ProxyInput) -> Proxy:
@@ -183,7 +188,8 @@ class ProxyCollection:
                 await proxy.reset_toxics()
 
     async def close_all(self) -> None:
-        """Stop every proxy (server shutdown)."""
+        """Stop every proxy and release its port (server shutdown)."""
         for proxy in list(self._proxies.values()):
             async with proxy.lock:
                 await proxy.stop()
+                proxy.release()

@@ -6,6 +6,23 @@ or wildcard host becomes a dual-stack ``[::]`` socket (IPv4 ``0.0.0.0`` if the m
 no IPv6), and the answer reports the bound address (``127.0.0.1:0`` -> ``127.0.0.1:43127``).
 Failures carry Go's wording, e.g. ``listen tcp 127.0.0.1:3310: bind: address already in
 use``, because clients show that text to users.
+
+Binding takes two sockets, so that a disabled proxy keeps its port (Toxiproxy frees it):
+:func:`reserve` binds a *placeholder* (``SO_REUSEADDR``, bound, never listening) where Go
+would bind, and :func:`listen_on` binds and listens a second ``SO_REUSEADDR`` socket on the
+placeholder's exact address. Closing the listener leaves the placeholder, and Linux then
+(measured on 6.x, see ``tests/faults/test_link_ports.py``):
+
+* refuses connections to the port (no socket there listens), as a disabled Toxiproxy does;
+* never hands the port to an autobind: a ``bind()`` to port 0 and the source port of a
+  ``connect()`` skip a port that has an explicitly bound socket, ``SO_REUSEADDR`` or not;
+* fails an explicit ``bind()`` of the port without ``SO_REUSEADDR`` (``EADDRINUSE``);
+* lets the next :func:`listen_on` bind and listen there again, because two
+  ``SO_REUSEADDR`` sockets may share an address as long as neither listens.
+
+What the placeholder cannot stop is another program binding that exact port *with*
+``SO_REUSEADDR`` and listening on it (Go's ``net.Listen`` sets the option): someone who
+names the port explicitly gets it, as they would from Toxiproxy.
 """
 
 from __future__ import annotations
@@ -17,7 +34,7 @@ import socket
 
 from harness.proxy._apierror import ApiError
 
-__all__ = ["bind_listener", "format_addr", "resolve_string", "split_host_port"]
+__all__ = ["bound_addr", "format_addr", "listen_on", "reserve", "resolve_string", "split_host_port"]
 
 
 class AddressError(ValueError):
@@ -112,11 +129,19 @@ def _wildcard_socket(port: int) -> tuple[socket.socket, tuple[str, int]]:
     return socket.socket(socket.AF_INET, socket.SOCK_STREAM), ("0.0.0.0", port)
 
 
-async def bind_listener(addr: str) -> tuple[socket.socket, str]:
-    """Bind and listen on ``addr`` like Go's ``net.Listen("tcp", addr)``.
+def _bind_error(ip: str, port: int, exc: OSError) -> ApiError:
+    reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+    return ApiError(f"listen tcp {format_addr(ip, port)}: bind: {reason}", 500)
+
+
+async def reserve(addr: str) -> socket.socket:
+    """Bind a placeholder for ``addr`` where Go's ``net.Listen("tcp", addr)`` would bind.
+
+    The placeholder has ``SO_REUSEADDR`` and never listens: it holds the port (port 0 gets
+    a kernel-chosen one) until it is closed; :func:`listen_on` listens on its address.
 
     Returns:
-        The non-blocking listening socket and the bound address as Go prints it.
+        The bound, non-listening socket.
 
     Raises:
         ApiError: 500 with Go's error text (bad address, failed lookup, bind error).
@@ -135,11 +160,39 @@ async def bind_listener(addr: str) -> tuple[socket.socket, str]:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise _bind_error(ip, port, exc) from exc
+    return sock
+
+
+def bound_addr(sock: socket.socket) -> str:
+    """The address ``sock`` is bound to, as Go prints it (``127.0.0.1:43127``, ``[::]:80``)."""
+    bound = sock.getsockname()
+    return format_addr(str(bound[0]), int(bound[1]))
+
+
+def listen_on(placeholder: socket.socket) -> socket.socket:
+    """Bind and listen a new socket on ``placeholder``'s address (same family and options).
+
+    Returns:
+        The non-blocking listening socket.
+
+    Raises:
+        ApiError: 500 with Go's error text, e.g. when another ``SO_REUSEADDR`` socket
+            listens on the port.
+    """
+    bound = placeholder.getsockname()
+    sock = socket.socket(placeholder.family, socket.SOCK_STREAM)
+    try:
+        if placeholder.family == socket.AF_INET6:
+            v6only = placeholder.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(bound)
         sock.listen(1024)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
-        raise ApiError(f"listen tcp {format_addr(ip, port)}: bind: {reason}", 500) from exc
-    bound = sock.getsockname()
-    return sock, format_addr(str(bound[0]), int(bound[1]))
+        raise _bind_error(str(bound[0]), int(bound[1]), exc) from exc
+    return sock

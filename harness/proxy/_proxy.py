@@ -5,17 +5,26 @@ Lifecycle as in Toxiproxy 2.12: starting binds ``listen`` and stores the bound a
 stopping closes the listener (new connects are refused) and closes every live connection on
 both sides; toxics are kept. Toxic changes apply to live connections and return once every
 connection has them.
+
+One difference, invisible in the API: a stopped proxy keeps its port. The first start binds
+a placeholder (bound, never listening; see :mod:`harness.proxy._listen`) and listens on its
+port; stopping closes only the listener, so while the proxy is disabled its port refuses
+connections yet no port-0 bind and no ``connect()`` of anyone can be given it, and the
+re-enable cannot fail with ``address already in use`` because another socket took the port
+meanwhile (Toxiproxy can: its port is free while disabled). The placeholder is released when
+the proxy is deleted (:meth:`Proxy.release`) or its listen address changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Any
 
 from harness.proxy._apierror import ApiError
 from harness.proxy._connection import Connection
-from harness.proxy._listen import bind_listener, resolve_string
+from harness.proxy._listen import bound_addr, listen_on, reserve, resolve_string
 from harness.proxy._runtime import Runtime
 from harness.proxy._side import Side
 from harness.proxy._toxic_spec import ToxicSpec
@@ -50,6 +59,7 @@ class Proxy:
         self.lock = asyncio.Lock()
         self._toxics: list[ToxicSpec] = []
         self._server: asyncio.AbstractServer | None = None
+        self._placeholder: socket.socket | None = None
         self._next_id = 0
 
     # ------------------------------------------------------------------ views
@@ -85,6 +95,9 @@ class Proxy:
     async def start(self, *, quiet: bool = False) -> bool:
         """Bind and start accepting; False if it was already started.
 
+        The first start reserves the port with a placeholder held until :meth:`release`;
+        every start listens on the placeholder's address.
+
         Args:
             quiet: skip the ``proxy_enabled`` event (creation reports ``proxy_created``).
 
@@ -93,21 +106,40 @@ class Proxy:
         """
         if self.enabled:
             return False
-        sock, bound = await bind_listener(self.listen)
-        loop = asyncio.get_running_loop()
+        fresh = self._placeholder is None
+        placeholder = self._placeholder or await reserve(self.listen)
         try:
-            self._server = await loop.create_server(self._protocol, sock=sock, backlog=1024)
-        except OSError as exc:
-            sock.close()
-            raise ApiError(f"listen tcp {bound}: {exc.strerror or exc}", 500) from exc
-        self.listen = bound
+            sock = listen_on(placeholder)
+            loop = asyncio.get_running_loop()
+            try:
+                self._server = await loop.create_server(self._protocol, sock=sock, backlog=1024)
+            except OSError as exc:
+                sock.close()
+                raise ApiError(
+                    f"listen tcp {bound_addr(placeholder)}: {exc.strerror or exc}", 500
+                ) from exc
+        except BaseException:
+            if fresh:
+                placeholder.close()
+            raise
+        self._placeholder = placeholder
+        self.listen = bound_addr(placeholder)
         self.enabled = True
         if not quiet:
             self._event("proxy_enabled")
         return True
 
+    def release(self) -> None:
+        """Give the port back: close the placeholder (call after :meth:`stop`; idempotent)."""
+        placeholder, self._placeholder = self._placeholder, None
+        if placeholder is not None:
+            placeholder.close()
+
     async def stop(self) -> None:
-        """Close the listener and every live connection (both sides); keep the toxics."""
+        """Close the listener and every live connection (both sides); keep the toxics.
+
+        The port stays reserved (new connects are refused): see :meth:`release`.
+        """
         if not self.enabled:
             return
         self.enabled = False
@@ -133,7 +165,7 @@ class Proxy:
 
         A listen address that resolves to the stored one (``localhost:P`` vs
         ``127.0.0.1:P``) is no change and keeps live connections; a changed listen or
-        upstream restarts the proxy.
+        upstream restarts the proxy. A changed listen releases the old port.
 
         Raises:
             ApiError: 500 if the new listen does not resolve or cannot be bound.
@@ -141,6 +173,8 @@ class Proxy:
         resolved = await resolve_string(listen)
         if resolved != self.listen or upstream != self.upstream:
             await self.stop()
+            if resolved != self.listen:
+                self.release()
             self.listen = listen
             self.upstream = upstream
         if enabled != self.enabled:

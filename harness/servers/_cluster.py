@@ -22,10 +22,12 @@ __all__ = ["NatsCluster"]
 class NatsCluster:
     """N routed nats-server nodes (default 3), optionally with JetStream.
 
-    Without JetStream the first node is the seed (route port chosen by the server) and the
-    others route to it; gossip completes the mesh. JetStream needs configured routes on
-    every node, so the seed also gets a route to a port that is held bound but never
-    listened on (it refuses, and no other process can take it) — no port is guessed.
+    Without JetStream the first node is the seed and the others route to it; gossip
+    completes the mesh. JetStream needs configured routes on every node, so the seed also
+    gets a route to a port that is held bound but never listened on (it refuses, and no
+    other process can take it) — no port is guessed. Every node's client, monitoring and
+    route ports are held by the node for the cluster's life (see
+    :class:`~harness.servers.NatsServer`), so :meth:`restart_node` finds them free.
 
     Ready means every node sees ``size - 1`` distinct remote server ids in ``/routez`` and,
     with JetStream, every node's ``/healthz`` is OK.
@@ -186,9 +188,9 @@ class NatsCluster:
         return len(self.nodes)
 
     def close(self) -> None:
-        """Stop every node and remove the cluster folder (idempotent)."""
+        """Stop every node, release its ports, remove the cluster folder (idempotent)."""
         for node in self.nodes:
-            node.stop()
+            node.close()
         if self._placeholder is not None:
             self._placeholder.close()
             self._placeholder = None

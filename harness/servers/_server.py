@@ -1,4 +1,10 @@
-"""One real nats-server process: start, observe, and inject process-level faults."""
+"""One real nats-server process: start, observe, and inject process-level faults.
+
+Its ports (client, monitoring, and route for a cluster node) are reserved by the harness
+before the first start and kept until :meth:`NatsServer.close`, so a restart after a kill,
+stop or lame duck gets them back even if other programs bound or dialled meanwhile (see
+:mod:`harness.servers._ports`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +36,7 @@ from harness.servers._binary import binary_version, find_binary
 from harness.servers._config import ClusterSpec, ServerConfig, render_config
 from harness.servers._logs import LogReader
 from harness.servers._monitor import get_json, quick_status
+from harness.servers._ports import PortHold
 
 __all__ = ["NatsServer"]
 
@@ -43,9 +51,14 @@ _names = itertools.count(1)
 class NatsServer:
     """A nats-server child process with known ports and a kept log.
 
-    Ports are never guessed: the first start asks the server for random ports (``-1``) and
-    reads the ones it bound from its log; :meth:`restart` reuses them, so clients holding
-    the URL reconnect to the same address.
+    Ports are never guessed and never lost: the first start reserves a kernel-chosen port
+    for each listener with a placeholder socket (bound, never listening) and passes it to
+    the server explicitly; the placeholders are held until :meth:`close`, so
+    :meth:`restart` (or :meth:`start` after :meth:`kill`, :meth:`stop` or a lame duck)
+    binds the same ports again and clients holding the URL reconnect to the same address.
+    While the server is down its ports refuse connections, and no port-0 bind or
+    ``connect()`` of any program can be given them. A port set before the first start
+    (``server.port = 4222``, or ``ClusterSpec.port``) is used as given and not held.
 
     Ready means: the client and monitoring listeners are up, a raw TCP connection received
     the server's ``INFO`` line, and ``/healthz`` answered 200 (for a node of a JetStream
@@ -93,10 +106,12 @@ class NatsServer:
         self.server_id = ""
         self.starts = 0
         self._listen: tuple[int, int, ClusterSpec | None] = (-1, -1, cluster)
+        self._hold = PortHold(self.host)
+        self._held: list[str] = []  # the port attributes whose ports self._hold keeps
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> NatsServer:
-        """Start the process and wait until it is ready.
+        """Start the process and wait until it is ready (on the held ports after the first).
 
         Raises:
             ServerStartError: the process exited or could not be spawned (exit code, log).
@@ -105,39 +120,65 @@ class NatsServer:
         with self._lock:
             if self.is_running:
                 return self
-            config_path = self.directory / "server.conf"
-            cluster = self.cluster
-            if cluster is not None and self.cluster_port > 0:
-                cluster = ClusterSpec(
-                    name=cluster.name,
-                    port=self.cluster_port,
-                    routes=cluster.routes,
-                    advertise=cluster.advertise,
-                    pool_size=cluster.pool_size,
-                )
-            # A reload must render the same listen values as the start did (the server
-            # refuses to change listeners on reload), so remember them.
-            self._listen = (self.port, self.monitor_port, cluster)
-            config_path.write_text(self._render())
-            args = [str(self.binary), "-c", str(config_path)]
+            fresh = self._reserve_ports()
             try:
-                proc = _proc.spawn(args, role="nats-server", cwd=str(self.directory))
-            except OSError as exc:
-                raise ServerStartError(f"cannot run {self.binary}: {exc}", name=self.name) from exc
-            assert proc.stderr is not None
-            self._proc = proc
-            self._paused = False
-            self._log = LogReader(proc.stderr, name=self.name)
-            assert proc.stdout is not None
-            proc.stdout.close()
-            self.starts += 1
-            try:
-                self._await_ready()
-                self._log.detach()
+                self._spawn_and_wait()
             except BaseException:
-                self._terminate(graceful=False)
+                if fresh:  # a failed first start gives its ports back
+                    self._release_ports()
                 raise
             return self
+
+    def _reserve_ports(self) -> bool:
+        """Hold a port for each listener that has none yet; True if any was taken now."""
+        wanted = ["port", "monitor_port"]
+        if self.cluster is not None:
+            if self.cluster.port > 0 and self.cluster_port <= 0:
+                self.cluster_port = self.cluster.port
+            wanted.append("cluster_port")
+        fresh = False
+        for attr in wanted:
+            if getattr(self, attr) <= 0:
+                setattr(self, attr, self._hold.take())
+                self._held.append(attr)
+                fresh = True
+        return fresh
+
+    def _release_ports(self) -> None:
+        """Close the placeholders; the ports they held are unknown again (``-1``)."""
+        self._hold.release()
+        for attr in self._held:
+            setattr(self, attr, -1)
+        self._held.clear()
+
+    def _spawn_and_wait(self) -> None:
+        """Render the config with the held ports, spawn, and wait until ready."""
+        config_path = self.directory / "server.conf"
+        cluster = self.cluster
+        if cluster is not None:
+            cluster = replace(cluster, port=self.cluster_port)
+        # A reload must render the same listen values as the start did (the server
+        # refuses to change listeners on reload), so remember them.
+        self._listen = (self.port, self.monitor_port, cluster)
+        config_path.write_text(self._render())
+        args = [str(self.binary), "-c", str(config_path)]
+        try:
+            proc = _proc.spawn(args, role="nats-server", cwd=str(self.directory))
+        except OSError as exc:
+            raise ServerStartError(f"cannot run {self.binary}: {exc}", name=self.name) from exc
+        assert proc.stderr is not None
+        self._proc = proc
+        self._paused = False
+        self._log = LogReader(proc.stderr, name=self.name)
+        assert proc.stdout is not None
+        proc.stdout.close()
+        self.starts += 1
+        try:
+            self._await_ready()
+            self._log.detach()
+        except BaseException:
+            self._terminate(graceful=False)
+            raise
 
     def _render(self) -> str:
         port, http_port, cluster = self._listen
@@ -155,13 +196,13 @@ class NatsServer:
         assert self._log is not None
         deadline = time.monotonic() + self.start_timeout
         patterns = [
-            ("monitoring listener", _HTTP_RE),
-            ("client listener", _CLIENT_RE),
-            ("'Server is ready'", _READY_RE),
+            ("monitoring listener", _HTTP_RE, self.monitor_port),
+            ("client listener", _CLIENT_RE, self.port),
+            ("'Server is ready'", _READY_RE, 0),
         ]
         if self.cluster is not None:
-            patterns.append(("route listener", _ROUTE_RE))
-        for what, pattern in patterns:
+            patterns.append(("route listener", _ROUTE_RE, self.cluster_port))
+        for what, pattern, port in patterns:
             try:
                 match = self._log.wait_for(
                     pattern, since=0, timeout=max(0.0, deadline - time.monotonic()), what=what
@@ -184,12 +225,13 @@ class NatsServer:
                     exit_code=code,
                     log_tail=self.log_tail(),
                 )
-            if pattern is _HTTP_RE:
-                self.monitor_port = int(match.group(2))
-            elif pattern is _CLIENT_RE:
-                self.port = int(match.group(2))
-            elif pattern is _ROUTE_RE:
-                self.cluster_port = int(match.group(2))
+            if port and int(match.group(2)) != port:
+                raise ServerStartError(
+                    f"nats-server {self.name}: {what} on port {match.group(2)}, not on the "
+                    f"port it was given ({port})",
+                    name=self.name,
+                    log_tail=self.log_tail(),
+                )
         remaining = max(0.05, deadline - time.monotonic())
         self._read_info(remaining)
         # A JetStream cluster node is healthy only once the cluster is: the cluster
@@ -284,7 +326,10 @@ class NatsServer:
         return code
 
     def restart(self, *, graceful: bool = False) -> NatsServer:
-        """Stop (SIGKILL unless ``graceful``) and start again on the same ports and store."""
+        """Stop (SIGKILL unless ``graceful``) and start again on the same ports and store.
+
+        The ports are held while the server is down, so the start cannot find them taken.
+        """
         with self._lock:
             self._terminate(graceful=graceful)
             return self.start()
@@ -383,8 +428,13 @@ class NatsServer:
         return code
 
     def close(self) -> None:
-        """Stop the server and remove its directory (idempotent)."""
-        self.stop()
+        """Stop the server, release its ports and remove its directory (idempotent).
+
+        The held ports read ``-1`` afterwards; a later :meth:`start` reserves new ones.
+        """
+        with self._lock:
+            self.stop()
+            self._release_ports()
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
 
