@@ -4,13 +4,20 @@
 first (nothing is created if one lacks them); then entries are applied in order, an
 existing proxy with the same name and an equivalent listen/upstream is kept untouched
 (toxics and enabled state included), a different one is stopped and replaced, and the first
-failure stops the loop, reporting what was already done.
+failure stops the loop, reporting what was already done. *Any* failure counts, including
+running out of file descriptors (``listen tcp 127.0.0.1:0: socket: too many open files``,
+500): populate is not atomic in Toxiproxy, so the answer lists exactly the proxies created
+or kept before the failure, and they stay; the caller deletes them if it wants. The
+entry that failed changes nothing: an existing proxy it was replacing is started again
+(Toxiproxy leaves it stopped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 from typing import Any
 
 from harness.proxy._apierror import (
@@ -26,8 +33,14 @@ from harness.proxy._proxy import Proxy
 from harness.proxy._runtime import Runtime
 from harness.toxics._attrs import describe_json_value
 
-__all__ = ["ProxyCollection", "ProxyInput", "parse_populate", "parse_proxy_fields"]
+__all__ = [
+    "ProxyCollection",
+    "ProxyInput",
+    "parse_populate",
+    "parse_proxy_fields",
+]
 
+_log = logging.getLogger("harness.proxy")
 _PROXY_FIELDS = {"name": "string", "listen": "string", "upstream": "string", "enabled": "bool"}
 
 
@@ -144,6 +157,9 @@ class ProxyCollection:
                 done.append(await self._add_or_replace(spec))
             except ApiError as exc:
                 return done, exc
+            except Exception as exc:  # a bug, not the client's fault: still say what was done
+                _log.exception("populate failed at proxy %r", spec.name)
+                return done, ApiError(f"populate failed at proxy {spec.name!r}: {exc}", 500)
         return done, None
 
     async def _add_or_replace(self, spec: ProxyInput) -> Proxy:
@@ -156,13 +172,21 @@ class ProxyCollection:
                 )
                 if same:
                     return existing
+                was_enabled = existing.enabled
                 await existing.stop()
+                try:
+                    return await self._create(spec)
+                except ApiError:  # the failed entry changes nothing (Go leaves it stopped)
+                    if was_enabled:
+                        with contextlib.suppress(ApiError):
+                            await existing.start_checked()
+                    raise
         return await self._create(spec)
 
     async def _create(self, spec: ProxyInput) -> Proxy:
         proxy = Proxy(self.runtime, spec.name, spec.listen, spec.upstream)
         if spec.enabled:
-            await proxy.start(quiet=True)
+            await proxy.start_checked(quiet=True)
         self._proxies[spec.name] = proxy
         self.runtime.events.emit(
             "proxy_created", proxy=proxy.name, listen=proxy.listen, upstream=proxy.upstream,
@@ -179,7 +203,7 @@ class ProxyCollection:
         for name in self.names():
             proxy = self._proxies[name]
             async with proxy.lock:
-                await proxy.start()
+                await proxy.start_checked()
                 await proxy.reset_toxics()
 
     async def close_all(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 from harness.proxy._apierror import ApiError
@@ -106,6 +107,18 @@ class Proxy:
             self._event("proxy_enabled")
         return True
 
+    async def start_checked(self, *, quiet: bool = False) -> bool:
+        """:meth:`start`, with a failure to get a socket at all (``EMFILE``) as a 500 too.
+
+        Raises:
+            ApiError: 500 with Go's text (``listen tcp ADDR: socket: too many open files``).
+        """
+        try:
+            return await self.start(quiet=quiet)
+        except OSError as exc:
+            reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+            raise ApiError(f"listen tcp {self.listen}: socket: {reason}", 500) from exc
+
     async def stop(self) -> None:
         """Close the listener and every live connection (both sides); keep the toxics."""
         if not self.enabled:
@@ -135,19 +148,36 @@ class Proxy:
         ``127.0.0.1:P``) is no change and keeps live connections; a changed listen or
         upstream restarts the proxy.
 
+        Unlike Toxiproxy, which leaves the proxy stopped with the new listen address, a
+        failed update restores the previous listen, upstream and enabled state (the live
+        connections that the restart closed stay closed).
+
         Raises:
             ApiError: 500 if the new listen does not resolve or cannot be bound.
         """
         resolved = await resolve_string(listen)
-        if resolved != self.listen or upstream != self.upstream:
-            await self.stop()
-            self.listen = listen
-            self.upstream = upstream
-        if enabled != self.enabled:
-            if enabled:
-                await self.start()
-            else:
+        before = (self.listen, self.upstream, self.enabled)
+        try:
+            if resolved != self.listen or upstream != self.upstream:
                 await self.stop()
+                self.listen = listen
+                self.upstream = upstream
+            if enabled != self.enabled:
+                if enabled:
+                    await self.start_checked()
+                else:
+                    await self.stop()
+        except ApiError:
+            await self._restore(*before)
+            raise
+
+    async def _restore(self, listen: str, upstream: str, enabled: bool) -> None:
+        """Undo a failed update (best effort: the old port may have been taken meanwhile)."""
+        await self.stop()
+        self.listen, self.upstream = listen, upstream
+        if enabled:
+            with contextlib.suppress(ApiError):
+                await self.start_checked()
 
     def _protocol(self) -> Side:
         self._next_id += 1
