@@ -39,6 +39,11 @@ Deliberate differences from Toxiproxy 2.12 (all listed here once):
   aborted. The upstream dial has a 10 s timeout and does not block other accepts.
 * ``slow_close`` cancelled during its wait forwards the EOF instead of swallowing it.
 * The API binds 127.0.0.1 (``localhost``: 127.0.0.1 and ::1); ``/metrics`` is not offered.
+* A proxy created, populated or updated with no (or an empty) ``listen`` binds
+  ``127.0.0.1:0``, loopback only; Toxiproxy binds every interface (``[::]:port``), which
+  would expose the loopback-only servers behind the proxy to the network. Ask for
+  ``0.0.0.0:0``, ``[::]:0`` or ``:0`` to listen everywhere. The harness itself always
+  passes ``listen``, so it behaves the same against a real Toxiproxy.
 * ``"stream": ""`` counts as omitted (``downstream``), as the Go client's ``omitempty`` does.
 * Go's JSON *syntax* error texts are approximated (``EOF``, ``unexpected EOF`` and
   ``invalid character 'x' looking for beginning of value`` match; deeper errors differ).

@@ -45,6 +45,7 @@ from harness.proxy._apierror import ApiError, bad_request_body, missing_field, t
 from harness.proxy._collection import (
     ProxyCollection,
     ProxyInput,
+    listen_or_default,
     parse_populate,
     parse_proxy_fields,
 )
@@ -148,7 +149,7 @@ class _Api:
             raise missing_field("upstream")
         spec = ProxyInput(
             fields["name"],
-            fields.get("listen", ""),
+            listen_or_default(fields.get("listen", "")),
             fields["upstream"],
             fields.get("enabled", True),
         )
@@ -182,7 +183,7 @@ class _Api:
         fields = parse_proxy_fields(await _body(request))
         async with proxy.lock:
             await proxy.update(
-                fields.get("listen", proxy.listen),
+                listen_or_default(fields.get("listen", proxy.listen)),
                 fields.get("upstream", proxy.upstream),
                 fields.get("enabled", proxy.enabled),
             )

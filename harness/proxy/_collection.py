@@ -10,6 +10,11 @@ running out of file descriptors (``listen tcp 127.0.0.1:0: socket: too many open
 or kept before the failure, and they stay; the caller deletes them if it wants. The
 entry that failed changes nothing: an existing proxy it was replacing is started again
 (Toxiproxy leaves it stopped).
+
+A missing or empty ``listen`` means :data:`DEFAULT_LISTEN` (``127.0.0.1:0``), loopback only.
+Toxiproxy binds all interfaces (``[::]:port``) there; a test harness should not expose the
+servers behind it to the network by default. Ask for ``0.0.0.0:0``, ``[::]:0`` or ``:0`` to
+listen on every interface.
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ from harness.proxy._runtime import Runtime
 from harness.toxics._attrs import describe_json_value
 
 __all__ = [
+    "DEFAULT_LISTEN",
     "ProxyCollection",
     "ProxyInput",
+    "listen_or_default",
     "parse_populate",
     "parse_proxy_fields",
 ]
 
+DEFAULT_LISTEN = "127.0.0.1:0"
+"""What a missing or empty ``listen`` means (Toxiproxy: every interface)."""
 _log = logging.getLogger("harness.proxy")
 _PROXY_FIELDS = {"name": "string", "listen": "string", "upstream": "string", "enabled": "bool"}
 
@@ -52,6 +61,11 @@ class ProxyInput:
     listen: str
     upstream: str
     enabled: bool = True
+
+
+def listen_or_default(listen: str) -> str:
+    """``listen``, or :data:`DEFAULT_LISTEN` when it is empty."""
+    return listen or DEFAULT_LISTEN
 
 
 def parse_proxy_fields(body: object) -> dict[str, Any]:
@@ -86,7 +100,7 @@ def parse_populate(body: object) -> list[ProxyInput]:
             raise missing_field(f"upstream at proxy {number}")
         result.append(
             ProxyInput(
-                fields["name"], fields.get("listen", ""), fields["upstream"],
+                fields["name"], listen_or_default(fields.get("listen", "")), fields["upstream"],
                 fields.get("enabled", True),
             )
         )
