@@ -60,6 +60,11 @@ class Proxy:
             t for t in self._toxics if t.direction == "downstream"
         ]
 
+    def targets_names(self) -> bool:
+        """True if a toxic is targeted by ``connect_name`` (connections must be identified
+        before their ``CONNECT`` passes)."""
+        return any(spec.connect_name for spec in self._toxics)
+
     def find_toxic(self, name: str) -> ToxicSpec | None:
         """The toxic called ``name`` in either stream."""
         return next((t for t in self._toxics if t.name == name), None)
