@@ -345,5 +345,8 @@ def build_app(
         ("POST", "/proxies/{proxy}/connections/reset", api.connections_reset),
     ]
     for method, path, handler in routes:
+        # aiohttp's default segment pattern is [^{}/]+, gorilla/mux's is [^/]+: without
+        # this a proxy named "a{b" or "}" was created but 404 at its own path
+        path = path.replace("{proxy}", "{proxy:[^/]+}").replace("{toxic}", "{toxic:[^/]+}")
         app.router.add_route(method, path, handler)
     return app
