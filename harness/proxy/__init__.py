@@ -45,6 +45,15 @@ Deliberate differences from Toxiproxy 2.12 (all listed here once):
   ``0.0.0.0:0``, ``[::]:0`` or ``:0`` to listen everywhere. The harness itself always
   passes ``listen``, so it behaves the same against a real Toxiproxy.
 * ``"stream": ""`` counts as omitted (``downstream``), as the Go client's ``omitempty`` does.
+* A failed proxy update restores the previous listen/upstream/enabled state, and a failed
+  ``/populate`` entry restarts the proxy it was replacing (Toxiproxy leaves them stopped);
+  the proxies a failed ``/populate`` created before the failure stay and are listed in the
+  answer, as in Toxiproxy.
+* Bodies over 16 MiB answer 413 ``request body too large``; JSON nested deeper than
+  Python's recursion limit (about 900 levels; Go: 10 000) answers 400 ``exceeded max
+  depth``; ``connect_name`` globs are at most 1024 characters. Text is cleaned as Go's
+  decoder does: lone surrogates and invalid UTF-8 become U+FFFD; NUL, control characters
+  and BOMs are kept. Names in paths match any segment (``[^/]+``, as gorilla/mux).
 * Go's JSON *syntax* error texts are approximated (``EOF``, ``unexpected EOF`` and
   ``invalid character 'x' looking for beginning of value`` match; deeper errors differ).
 * A bad ``--config`` file stops the server (Toxiproxy logs it and serves without it).
