@@ -310,8 +310,9 @@ def toxiproxy(
     the reason, where they are missing. ``toxiproxy.url`` is the API;
     ``toxiproxy.client()`` returns an async :class:`~harness.proxy.ToxiproxyClient`.
     """
-    from harness.proxy._fixtures_support import reset_toxiproxy
+    from harness.proxy._fixtures_support import ensure_running, reset_toxiproxy
 
+    ensure_running(_toxiproxy_session)  # a new proxy process if the session's one died
     for marker in request.node.iter_markers("proxy_extension"):
         missing = [name for name in marker.args if not _toxiproxy_session.has(name)]
         if missing:

@@ -39,7 +39,21 @@ Deliberate differences from Toxiproxy 2.12 (all listed here once):
   aborted. The upstream dial has a 10 s timeout and does not block other accepts.
 * ``slow_close`` cancelled during its wait forwards the EOF instead of swallowing it.
 * The API binds 127.0.0.1 (``localhost``: 127.0.0.1 and ::1); ``/metrics`` is not offered.
+* A proxy created, populated or updated with no (or an empty) ``listen`` binds
+  ``127.0.0.1:0``, loopback only; Toxiproxy binds every interface (``[::]:port``), which
+  would expose the loopback-only servers behind the proxy to the network. Ask for
+  ``0.0.0.0:0``, ``[::]:0`` or ``:0`` to listen everywhere. The harness itself always
+  passes ``listen``, so it behaves the same against a real Toxiproxy.
 * ``"stream": ""`` counts as omitted (``downstream``), as the Go client's ``omitempty`` does.
+* A failed proxy update restores the previous listen/upstream/enabled state, and a failed
+  ``/populate`` entry restarts the proxy it was replacing (Toxiproxy leaves them stopped);
+  the proxies a failed ``/populate`` created before the failure stay and are listed in the
+  answer, as in Toxiproxy.
+* Bodies over 16 MiB answer 413 ``request body too large``; JSON nested deeper than
+  Python's recursion limit (about 900 levels; Go: 10 000) answers 400 ``exceeded max
+  depth``; ``connect_name`` globs are at most 1024 characters. Text is cleaned as Go's
+  decoder does: lone surrogates and invalid UTF-8 become U+FFFD; NUL, control characters
+  and BOMs are kept. Names in paths match any segment (``[^/]+``, as gorilla/mux).
 * Go's JSON *syntax* error texts are approximated (``EOF``, ``unexpected EOF`` and
   ``invalid character 'x' looking for beginning of value`` match; deeper errors differ).
 * A bad ``--config`` file stops the server (Toxiproxy logs it and serves without it).

@@ -8,6 +8,12 @@ bounded by a timeout (25 s -> 503, Go's ``http.TimeoutHandler``). Errors are
 ``{"error": msg, "status": code}`` plus a newline, sent as text/plain like Go's
 ``http.Error`` (``/populate`` errors are JSON, as in Toxiproxy).
 
+Hostile input never gets a 500 or a traceback: a body over :data:`MAX_BODY` (16 MiB) is
+answered 413 ``request body too large: more than 16777216 bytes (16 MiB)`` (Toxiproxy reads
+any size); bad JSON, deep nesting and huge numbers are 400s (:mod:`harness.proxy._json`);
+a 5xx is left for what Toxiproxy answers 5xx (a listen address that cannot be bound or
+resolved) and for bugs.
+
 Extensions, on paths a real Toxiproxy answers 404 (so a client can feature-detect):
 
 * ``GET /extensions`` -> ``{"extensions": [...], "seed": N, "seeded": bool, "version": V}``
@@ -39,6 +45,7 @@ from harness.proxy._apierror import ApiError, bad_request_body, missing_field, t
 from harness.proxy._collection import (
     ProxyCollection,
     ProxyInput,
+    listen_or_default,
     parse_populate,
     parse_proxy_fields,
 )
@@ -47,8 +54,9 @@ from harness.proxy._proxy import Proxy
 from harness.proxy._resets import parse_reset, reset_connections
 from harness.proxy._runtime import Runtime
 from harness.proxy._toxic_spec import ToxicSpec, parse_new_toxic, parse_toxic_update
+from harness.toxics._attrs import brief
 
-__all__ = ["EXTENSIONS", "build_app"]
+__all__ = ["EXTENSIONS", "MAX_BODY", "build_app"]
 
 EXTENSIONS = (
     "seed",
@@ -64,6 +72,8 @@ _log = logging.getLogger("harness.proxy")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TIMEOUT_BODY = b"<html><head><title>Timeout</title></head><body><h1>Timeout</h1></body></html>"
 _MAX_WAIT_MS = 10_000
+MAX_BODY = 16 << 20
+"""Largest request body read (Toxiproxy has no limit); a larger one is answered 413."""
 _ids = itertools.count(int.from_bytes(os.urandom(3), "big"))
 _B32 = "0123456789abcdefghijklmnopqrstuv"
 
@@ -111,7 +121,9 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int | Non
     try:
         value = int(raw)
     except ValueError:
-        raise bad_request_body(f"query parameter {name} must be an integer, got {raw!r}") from None
+        raise bad_request_body(
+            f"query parameter {name} must be an integer, got {brief(raw)}"
+        ) from None
     if value < 0:
         raise bad_request_body(f"query parameter {name} must be >= 0, got {value}")
     return min(value, maximum) if maximum is not None else value
@@ -137,7 +149,7 @@ class _Api:
             raise missing_field("upstream")
         spec = ProxyInput(
             fields["name"],
-            fields.get("listen", ""),
+            listen_or_default(fields.get("listen", "")),
             fields["upstream"],
             fields.get("enabled", True),
         )
@@ -171,7 +183,7 @@ class _Api:
         fields = parse_proxy_fields(await _body(request))
         async with proxy.lock:
             await proxy.update(
-                fields.get("listen", proxy.listen),
+                listen_or_default(fields.get("listen", proxy.listen)),
                 fields.get("upstream", proxy.upstream),
                 fields.get("enabled", proxy.enabled),
             )
@@ -279,6 +291,10 @@ def _middleware(handler_timeout: float) -> Any:
                     response = await handler(request)
             except ApiError as exc:
                 response = _error(exc)
+            except web.HTTPRequestEntityTooLarge:
+                response = _error(
+                    ApiError(f"request body too large: more than {MAX_BODY} bytes (16 MiB)", 413)
+                )
             except TimeoutError:
                 response = web.Response(
                     body=_TIMEOUT_BODY,
@@ -306,7 +322,7 @@ def build_app(
         handler_timeout: seconds before a handler is answered with 503.
     """
     api = _Api(collection, runtime, version)
-    app = web.Application(middlewares=[_middleware(handler_timeout)], client_max_size=16 << 20)
+    app = web.Application(middlewares=[_middleware(handler_timeout)], client_max_size=MAX_BODY)
     routes: list[tuple[str, str, _Handler]] = [
         ("POST", "/reset", api.reset),
         ("GET", "/proxies", api.proxy_index),
@@ -329,5 +345,8 @@ def build_app(
         ("POST", "/proxies/{proxy}/connections/reset", api.connections_reset),
     ]
     for method, path, handler in routes:
+        # aiohttp's default segment pattern is [^{}/]+, gorilla/mux's is [^/]+: without
+        # this a proxy named "a{b" or "}" was created but 404 at its own path
+        path = path.replace("{proxy}", "{proxy:[^/]+}").replace("{toxic}", "{toxic:[^/]+}")
         app.router.add_route(method, path, handler)
     return app

@@ -4,7 +4,17 @@
 first (nothing is created if one lacks them); then entries are applied in order, an
 existing proxy with the same name and an equivalent listen/upstream is kept untouched
 (toxics and enabled state included), a different one is stopped and replaced, and the first
-failure stops the loop, reporting what was already done.
+failure stops the loop, reporting what was already done. *Any* failure counts, including
+running out of file descriptors (``listen tcp 127.0.0.1:0: socket: too many open files``,
+500): populate is not atomic in Toxiproxy, so the answer lists exactly the proxies created
+or kept before the failure, and they stay; the caller deletes them if it wants. The
+entry that failed changes nothing: an existing proxy it was replacing is started again
+(Toxiproxy leaves it stopped).
+
+A missing or empty ``listen`` means :data:`DEFAULT_LISTEN` (``127.0.0.1:0``), loopback only.
+Toxiproxy binds all interfaces (``[::]:port``) there; a test harness should not expose the
+servers behind it to the network by default. Ask for ``0.0.0.0:0``, ``[::]:0`` or ``:0`` to
+listen on every interface.
 
 A proxy keeps its port reserved while it exists, enabled or not (see
 :mod:`harness.proxy._proxy`); deleting, replacing and shutting down release it.
@@ -13,7 +23,9 @@ A proxy keeps its port reserved while it exists, enabled or not (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 from typing import Any
 
 from harness.proxy._apierror import (
@@ -29,8 +41,18 @@ from harness.proxy._proxy import Proxy
 from harness.proxy._runtime import Runtime
 from harness.toxics._attrs import describe_json_value
 
-__all__ = ["ProxyCollection", "ProxyInput", "parse_populate", "parse_proxy_fields"]
+__all__ = [
+    "DEFAULT_LISTEN",
+    "ProxyCollection",
+    "ProxyInput",
+    "listen_or_default",
+    "parse_populate",
+    "parse_proxy_fields",
+]
 
+DEFAULT_LISTEN = "127.0.0.1:0"
+"""What a missing or empty ``listen`` means (Toxiproxy: every interface)."""
+_log = logging.getLogger("harness.proxy")
 _PROXY_FIELDS = {"name": "string", "listen": "string", "upstream": "string", "enabled": "bool"}
 
 
@@ -42,6 +64,11 @@ class ProxyInput:
     listen: str
     upstream: str
     enabled: bool = True
+
+
+def listen_or_default(listen: str) -> str:
+    """``listen``, or :data:`DEFAULT_LISTEN` when it is empty."""
+    return listen or DEFAULT_LISTEN
 
 
 def parse_proxy_fields(body: object) -> dict[str, Any]:
@@ -76,7 +103,7 @@ def parse_populate(body: object) -> list[ProxyInput]:
             raise missing_field(f"upstream at proxy {number}")
         result.append(
             ProxyInput(
-                fields["name"], fields.get("listen", ""), fields["upstream"],
+                fields["name"], listen_or_default(fields.get("listen", "")), fields["upstream"],
                 fields.get("enabled", True),
             )
         )
@@ -148,6 +175,9 @@ class ProxyCollection:
                 done.append(await self._add_or_replace(spec))
             except ApiError as exc:
                 return done, exc
+            except Exception as exc:  # a bug, not the client's fault: still say what was done
+                _log.exception("populate failed at proxy %r", spec.name)
+                return done, ApiError(f"populate failed at proxy {spec.name!r}: {exc}", 500)
         return done, None
 
     async def _add_or_replace(self, spec: ProxyInput) -> Proxy:
@@ -160,14 +190,23 @@ class ProxyCollection:
                 )
                 if same:
                     return existing
+                was_enabled = existing.enabled
                 await existing.stop()
+                try:
+                    created = await self._create(spec)
+                except ApiError:  # the failed entry changes nothing (Go leaves it stopped)
+                    if was_enabled:
+                        with contextlib.suppress(ApiError):
+                            await existing.start_checked()
+                    raise
                 existing.release()
+                return created
         return await self._create(spec)
 
     async def _create(self, spec: ProxyInput) -> Proxy:
         proxy = Proxy(self.runtime, spec.name, spec.listen, spec.upstream)
         if spec.enabled:
-            await proxy.start(quiet=True)
+            await proxy.start_checked(quiet=True)
         self._proxies[spec.name] = proxy
         self.runtime.events.emit(
             "proxy_created", proxy=proxy.name, listen=proxy.listen, upstream=proxy.upstream,
@@ -184,7 +223,7 @@ class ProxyCollection:
         for name in self.names():
             proxy = self._proxies[name]
             async with proxy.lock:
-                await proxy.start()
+                await proxy.start_checked()
                 await proxy.reset_toxics()
 
     async def close_all(self) -> None:

@@ -6,12 +6,12 @@ file stops the server with an error naming the file and the entry.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.errors import ConfigError
 from harness.proxy._apierror import ApiError
 from harness.proxy._collection import ProxyInput, parse_populate
+from harness.proxy._json import loads_first
 
 __all__ = ["load_config"]
 
@@ -24,11 +24,14 @@ def load_config(path: str | Path) -> list[ProxyInput]:
             message names the file and the entry (numbered from 1).
     """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot read: {exc}", where=str(path)) from exc
-    except ValueError as exc:
-        raise ConfigError(f"config file {path}: not JSON: {exc}", where=str(path)) from exc
+    try:  # the API's decoder: same text clean-up (U+FFFD for bad UTF-8), same limits
+        data = loads_first(raw)
+    except ApiError as exc:
+        detail = exc.message.removeprefix("bad request body: ")
+        raise ConfigError(f"config file {path}: not JSON: {detail}", where=str(path)) from exc
     if not isinstance(data, list):
         raise ConfigError(f"config file {path}: must hold a JSON array of proxies",
                           where=str(path), value=data)

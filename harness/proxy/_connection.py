@@ -15,7 +15,8 @@ Identification (extension): the client's first bytes pass a
 :class:`~harness.proxy._identify.ConnectSniffer`, which reports the NATS ``CONNECT`` name
 and kind (``client``/``route``/``gateway``) to :meth:`Connection.identified`; toxics
 targeted with ``connect_name`` start then. Both show in the connection listing, in a
-``connection_identified`` event and in ``connection_closed``.
+``connection_identified`` event and in ``connection_closed``. The sniffer forwards at once
+unless a targeted toxic needs the name first (see :mod:`harness.proxy._identify`).
 """
 
 from __future__ import annotations
@@ -152,9 +153,10 @@ class Connection:
         )
         for spec in self.proxy.toxic_specs():
             self.links[spec.direction].add_stage(spec)
-        # Bytes (or a FIN) that arrived before the links existed: the client's while we
-        # dialled, the upstream's (a server greeting such as NATS INFO) before this call.
-        for side in (client, upstream):
+        # Bytes (or a FIN) that arrived before the links existed: the upstream's (a server
+        # greeting such as NATS INFO) before this call, the client's while we dialled. The
+        # greeting goes first so the sniffer knows whether the server speaks NATS.
+        for side in (upstream, client):
             reader = side.out_link
             assert reader is not None
             for data in side.pending:
@@ -308,6 +310,7 @@ class Connection:
     def to_json(self) -> dict[str, Any]:
         """The connection as listed by ``GET /proxies/{proxy}/connections``."""
         up, down = self.links.get("upstream"), self.links.get("downstream")
+        sniffer = self.client_side.out_link
         return {
             "id": self.id,
             "client": self.client,
@@ -319,6 +322,7 @@ class Connection:
             "bytes_down": down.bytes_in if down else 0,
             "bytes_up_sent": up.bytes_out if up else 0,
             "bytes_down_sent": down.bytes_out if down else 0,
+            "bytes_up_held": sniffer.held if isinstance(sniffer, ConnectSniffer) else 0,
             "opened_at": self.opened_at,
             "opened_at_wall": self.opened_at_wall,
             "toxics": {

@@ -9,13 +9,18 @@ The intended wiring (the plugin owns it)::
 
     @pytest.fixture
     def toxiproxy(_toxiproxy_session):
+        ensure_running(_toxiproxy_session)        # a new child if the last one died
         reset_toxiproxy(_toxiproxy_session.url)   # cheap per-test reset
         return _toxiproxy_session
 
 The session resource is either an external server (``TOXIPROXY_URL`` or an explicit URL,
 for instance a real ``toxiproxy-server``) or a :class:`ProxyProcess` child. The per-test
 reset deletes every proxy, so each test starts from an empty server with its ports free.
-HTTP here is synchronous (``urllib``) because fixtures are synchronous.
+If the child died (a test killed it, the OOM killer, a crash), :func:`ensure_running`
+starts a new one with the same arguments, updates the endpoint in place (new port, new
+``extensions``) and warns with :class:`ProxyRestartedWarning` (exit code and stderr tail),
+so one dead proxy does not fail every later test in setup. An external server is never
+restarted. HTTP here is synchronous (``urllib``) because fixtures are synchronous.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TOXIPROXY_URL_ENV",
+    "ProxyRestartedWarning",
     "ToxiproxyEndpoint",
+    "ensure_running",
     "open_toxiproxy",
     "reset_toxiproxy",
     "sync_request",
@@ -173,6 +181,41 @@ def open_toxiproxy(
         )
     finally:
         process.stop()
+
+
+class ProxyRestartedWarning(UserWarning):
+    """The session's proxy process had died and a new one was started."""
+
+
+def ensure_running(endpoint: ToxiproxyEndpoint) -> bool:
+    """Start a new proxy child if the endpoint's one died; update ``endpoint`` in place.
+
+    Args:
+        endpoint: the session's endpoint (external ones are left alone).
+
+    Returns:
+        True if a new child was started.
+
+    Raises:
+        ProxyStartError: the new child could not be started.
+    """
+    process = endpoint.process
+    if endpoint.external or process is None or process.is_running:
+        return False
+    old_url, tail = endpoint.url, process.stderr_tail(10)
+    code = process.stop()  # reap it and drop its registry record
+    process.start()  # same arguments (seed, config) and start timeout, a new port
+    endpoint.url, endpoint.host, endpoint.port = process.url, process.host, process.port
+    endpoint.extensions = _describe(process.url, process.start_timeout)
+    detail = "; stderr: " + " | ".join(tail) if tail else ""
+    warnings.warn(
+        ProxyRestartedWarning(
+            f"the harness's proxy at {old_url} had exited (code {code}); started a new one "
+            f"at {process.url}{detail}"
+        ),
+        stacklevel=2,
+    )
+    return True
 
 
 def reset_toxiproxy(url: str, *, delete_proxies: bool = True) -> None:

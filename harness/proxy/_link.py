@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from harness.proxy._connection import Connection
     from harness.proxy._side import Side
 
-__all__ = ["CHUNK_SIZE", "HIGH_WATER", "LOW_WATER", "Link"]
+__all__ = ["CHUNK_SIZE", "FIRST_BYTES", "HIGH_WATER", "LOW_WATER", "Link"]
 
 CHUNK_SIZE = 32 * 1024
+FIRST_BYTES = 8
 HIGH_WATER = 8 * 1024 * 1024
 LOW_WATER = 4 * 1024 * 1024
 
@@ -44,6 +45,7 @@ class Link:
         direction: ``"upstream"`` or ``"downstream"``.
         bytes_in: bytes read from the source socket.
         bytes_out: bytes written to the destination socket.
+        first_bytes: the first :data:`FIRST_BYTES` bytes read (``INFO``: a NATS server).
         finished: True once the end of the stream reached the destination.
     """
 
@@ -56,6 +58,7 @@ class Link:
         self.head: Stage | None = None
         self.bytes_in = 0
         self.bytes_out = 0
+        self.first_bytes = b""
         self.finished = False
         self._eof = _NO_EOF
         self._backlog = 0
@@ -66,6 +69,8 @@ class Link:
     # ------------------------------------------------------------------ data
     def feed(self, data: bytes) -> None:
         """Take one read from the source socket."""
+        if self.bytes_in < FIRST_BYTES:
+            self.first_bytes += data[: FIRST_BYTES - self.bytes_in]
         self.bytes_in += len(data)
         head = self.head
         if head is None:

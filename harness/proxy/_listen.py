@@ -61,9 +61,11 @@ def split_host_port(addr: str) -> tuple[str, int]:
         host, port_text = addr.rsplit(":", 1)
         if ":" in host:
             raise AddressError(f"address {addr}: too many colons in address")
+    if "\x00" in host:  # the C resolver cannot take it; Go's lookup fails the same way
+        raise AddressError(f"lookup {host}: no such host")
     if port_text == "":
         return host, 0
-    if not port_text.isdigit():
+    if not (port_text.isascii() and port_text.isdigit()):  # "١" is a digit to Python
         raise AddressError(f"lookup tcp/{port_text}: unknown port")
     port = int(port_text)
     if port > 65535:
@@ -92,7 +94,8 @@ async def _resolve_host(host: str) -> str:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        # UnicodeError: a name IDNA cannot encode (a label empty or over 63 characters)
         raise AddressError(f"lookup {host}: no such host") from exc
     ipv4 = [info[4][0] for info in infos if info[0] == socket.AF_INET]
     ipv6 = [info[4][0] for info in infos if info[0] == socket.AF_INET6]

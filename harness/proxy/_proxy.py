@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from typing import Any
 
@@ -68,6 +69,11 @@ class Proxy:
         return [t for t in self._toxics if t.direction == "upstream"] + [
             t for t in self._toxics if t.direction == "downstream"
         ]
+
+    def targets_names(self) -> bool:
+        """True if a toxic is targeted by ``connect_name`` (connections must be identified
+        before their ``CONNECT`` passes)."""
+        return any(spec.connect_name for spec in self._toxics)
 
     def find_toxic(self, name: str) -> ToxicSpec | None:
         """The toxic called ``name`` in either stream."""
@@ -135,6 +141,18 @@ class Proxy:
         if placeholder is not None:
             placeholder.close()
 
+    async def start_checked(self, *, quiet: bool = False) -> bool:
+        """:meth:`start`, with a failure to get a socket at all (``EMFILE``) as a 500 too.
+
+        Raises:
+            ApiError: 500 with Go's text (``listen tcp ADDR: socket: too many open files``).
+        """
+        try:
+            return await self.start(quiet=quiet)
+        except OSError as exc:
+            reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+            raise ApiError(f"listen tcp {self.listen}: socket: {reason}", 500) from exc
+
     async def stop(self) -> None:
         """Close the listener and every live connection (both sides); keep the toxics.
 
@@ -167,21 +185,45 @@ class Proxy:
         ``127.0.0.1:P``) is no change and keeps live connections; a changed listen or
         upstream restarts the proxy. A changed listen releases the old port.
 
+        Unlike Toxiproxy, which leaves the proxy stopped with the new listen address, a
+        failed update restores the previous listen, upstream and enabled state (the live
+        connections that the restart closed stay closed).
+
         Raises:
             ApiError: 500 if the new listen does not resolve or cannot be bound.
         """
         resolved = await resolve_string(listen)
-        if resolved != self.listen or upstream != self.upstream:
-            await self.stop()
-            if resolved != self.listen:
-                self.release()
-            self.listen = listen
-            self.upstream = upstream
-        if enabled != self.enabled:
-            if enabled:
-                await self.start()
-            else:
+        before = (self.listen, self.upstream, self.enabled)
+        old: socket.socket | None = None  # the old port, kept until the update succeeded
+        try:
+            if resolved != self.listen or upstream != self.upstream:
                 await self.stop()
+                if resolved != self.listen:
+                    old, self._placeholder = self._placeholder, None
+                self.listen = listen
+                self.upstream = upstream
+            if enabled != self.enabled:
+                if enabled:
+                    await self.start_checked()
+                else:
+                    await self.stop()
+        except ApiError:
+            if old is not None:  # back on the old port, which nobody could take meanwhile
+                self.release()
+                self._placeholder, old = old, None
+            await self._restore(*before)
+            raise
+        finally:
+            if old is not None:
+                old.close()
+
+    async def _restore(self, listen: str, upstream: str, enabled: bool) -> None:
+        """Undo a failed update (best effort: the old port may have been taken meanwhile)."""
+        await self.stop()
+        self.listen, self.upstream = listen, upstream
+        if enabled:
+            with contextlib.suppress(ApiError):
+                await self.start_checked()
 
     def _protocol(self) -> Side:
         self._next_id += 1

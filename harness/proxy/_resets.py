@@ -18,7 +18,8 @@ import fnmatch
 from harness.proxy._apierror import bad_request_body
 from harness.proxy._json import decode_struct
 from harness.proxy._proxy import Proxy
-from harness.toxics._attrs import describe_json_value
+from harness.proxy._toxic_spec import MAX_CONNECT_NAME
+from harness.toxics._attrs import brief, describe_json_value
 
 __all__ = ["ResetSelection", "parse_reset", "reset_connections"]
 
@@ -50,16 +51,21 @@ def parse_reset(body: object) -> ResetSelection:
     fields = decode_struct(body, "ConnectionReset", _FIELDS)
     mode = fields.get("mode", "rst")
     if mode not in ("rst", "fin"):
-        raise bad_request_body(f"mode must be rst or fin, got {mode!r}")
+        raise bad_request_body(f"mode must be rst or fin, got {brief(mode)}")
     ids = fields.get("ids")
     if ids is not None:
         if not isinstance(ids, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in ids
         ):
             kind = describe_json_value(ids).split(" ")[0]
-            raise bad_request_body(f"ids must be an array of integers, got {kind} {ids!r}")
+            raise bad_request_body(f"ids must be an array of integers, got {kind} {brief(ids)}")
         ids = frozenset(ids)
-    return ResetSelection(fields.get("connect_name"), ids, mode)
+    connect_name = fields.get("connect_name")
+    if connect_name is not None and len(connect_name) > MAX_CONNECT_NAME:
+        raise bad_request_body(
+            f"connect_name must be at most {MAX_CONNECT_NAME} characters, got {len(connect_name)}"
+        )
+    return ResetSelection(connect_name, ids, mode)
 
 
 async def reset_connections(proxy: Proxy, selection: ResetSelection) -> list[int]:

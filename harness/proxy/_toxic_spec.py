@@ -10,7 +10,9 @@ Extension: ``attributes.connect_name`` (a glob, :func:`fnmatch.fnmatchcase`) tar
 toxic at connections whose NATS ``CONNECT`` name matches. It is kept here, beside the
 toxic, for every toxic type, so any Toxiproxy client can set it (clients pass attributes
 through), and it appears in the toxic's JSON only when set: without it the output is
-exactly Toxiproxy's. An update without the key keeps it; ``""`` removes it.
+exactly Toxiproxy's. An update without the key keeps it; ``""`` removes it. It must be one
+line of at most :data:`MAX_CONNECT_NAME` characters (a glob of 200,000 characters takes
+about 2 s to compile, on the event loop, when the first connection is matched).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from harness.proxy._apierror import (
 )
 from harness.proxy._json import decode_struct, float32
 from harness.toxics import TOXICS, InvalidAttribute, Toxic
-from harness.toxics._attrs import describe_json_value
+from harness.toxics._attrs import brief, describe_json_value
 
-__all__ = ["ToxicSpec", "parse_new_toxic", "parse_toxic_update"]
+__all__ = ["MAX_CONNECT_NAME", "ToxicSpec", "parse_new_toxic", "parse_toxic_update"]
+
+MAX_CONNECT_NAME = 1024
+"""Longest ``connect_name`` glob: a long glob costs seconds to compile at the first match."""
 
 _CREATE_FIELDS = {
     "name": "string",
@@ -80,7 +85,13 @@ class ToxicSpec:
 
 
 def _toxicity(value: Any) -> float:
-    rounded = float(float32(float(value)))
+    try:
+        rounded = float(float32(float(value)))
+    except OverflowError:  # Go: a number float32 cannot hold is a decode error
+        raise bad_request_body(
+            f"json: cannot unmarshal {describe_json_value(value)} into Go struct field "
+            "ToxicWrapper.toxicity of type float32"
+        ) from None
     if not 0.0 <= rounded <= 1.0:
         raise bad_request_body(f"toxicity must be between 0 and 1, got {value}")
     return rounded
@@ -106,7 +117,14 @@ def _connect_name(raw: object, current: str) -> str:
                 "ToxicWrapper.attributes.connect_name of type string"
             )
         if any(char in value for char in "\r\n\x00"):
-            raise bad_request_body(f"attribute connect_name must be one line, got {value!r}")
+            raise bad_request_body(
+                f"attribute connect_name must be one line, got {brief(value)}"
+            )
+        if len(value) > MAX_CONNECT_NAME:
+            raise bad_request_body(
+                f"attribute connect_name must be at most {MAX_CONNECT_NAME} characters, "
+                f"got {len(value)}"
+            )
         current = value
     return current
 

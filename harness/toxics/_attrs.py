@@ -15,6 +15,7 @@ harness's extension toxics also use strings (:func:`text_attr`) and probabilitie
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
@@ -24,6 +25,7 @@ __all__ = [
     "AttributeToxic",
     "InvalidAttribute",
     "attr",
+    "brief",
     "describe_json_value",
     "ratio_attr",
     "text_attr",
@@ -70,19 +72,43 @@ def _type_ok(go_type: str, value: object) -> bool:
         return isinstance(value, str)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    if go_type == "float64":
-        return True
+    if go_type == "float64":  # Go refuses a number beyond float64's range
+        try:
+            return math.isfinite(float(value))
+        except OverflowError:
+            return False
     return isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX
 
 
+_BRIEF = 64
+
+
+def brief(value: object, limit: int = _BRIEF) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages.
+
+    A client can send megabytes in one value; an error message echoes at most a prefix and
+    says how long the whole was.
+    """
+    return _cut(repr(value), limit)
+
+
+def _cut(shown: str, limit: int) -> str:
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[:limit]}... ({len(shown)} characters)"
+
+
 def describe_json_value(value: object) -> str:
-    """How Go's decoder names a JSON value in a type error ("string", "number 1.5"...)."""
+    """How Go's decoder names a JSON value in a type error ("string", "number 1.5"...).
+
+    A number keeps its source text (Go echoes it), cut to 64 characters.
+    """
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, str):
         return "string"
     if isinstance(value, int | float):
-        return f"number {getattr(value, 'text', value)!s}"
+        return f"number {_cut(str(getattr(value, 'text', value)), _BRIEF)}"
     if isinstance(value, list):
         return "array"
     if isinstance(value, dict):

@@ -33,7 +33,14 @@ import dataclasses
 from typing import ClassVar
 
 from harness.natsproto import VERBS, check_pattern
-from harness.toxics._attrs import AttributeToxic, InvalidAttribute, attr, ratio_attr, text_attr
+from harness.toxics._attrs import (
+    AttributeToxic,
+    InvalidAttribute,
+    attr,
+    brief,
+    ratio_attr,
+    text_attr,
+)
 from harness.toxics._base import ToxicIO
 from harness.toxics._nats_run import Counter, FrameRun
 from harness.toxics._nats_stream import FrameStream
@@ -46,7 +53,7 @@ _SELECTORS = ("nth", "every", "first", "after")
 
 def _invalid(name: str, value: object, rule: str) -> InvalidAttribute:
     return InvalidAttribute(
-        f"invalid nats toxic: attribute {name} {rule}, got {value!r}",
+        f"invalid nats toxic: attribute {name} {rule}, got {brief(value)}",
         where=f"attributes.{name}",
         value=value,
     )

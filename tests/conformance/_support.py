@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 T = TypeVar("T")
 
@@ -191,7 +191,7 @@ class ProxyApi:
         resp = self.get("/proxies")
         assert resp.status == 200, (resp.status, resp.body)
         for name in resp.json():
-            deleted = self.delete(f"/proxies/{name}")
+            deleted = self.delete(f"/proxies/{quote(name, safe='')}")
             assert deleted.status in (204, 404), (deleted.status, deleted.body)
         reset = self.post("/reset")
         assert reset.status == 204, (reset.status, reset.body)

@@ -67,11 +67,22 @@ def test_upstream_is_not_dialled_at_create(api: ProxyApi) -> None:
     assert proxy["upstream"] == "somehost.invalid:12345"
 
 
-def test_empty_listen_binds_a_random_port(api: ProxyApi, echo: Upstream) -> None:
-    """§1.4: missing listen → all interfaces on a random port (Go shows ``[::]:p``)."""
-    proxy = api.create_proxy("p", echo.addr, listen=None)
+@pytest.mark.parametrize("listen", [None, ""])
+def test_empty_listen_binds_a_random_loopback_port(
+    api: ProxyApi, echo: Upstream, listen: str | None
+) -> None:
+    """§1.4: missing listen → a random port. Deviation: on 127.0.0.1, not on all interfaces
+    (Go shows ``[::]:p``); the same for an update to ``""`` and a disabled create."""
+    proxy = api.create_proxy("p", echo.addr, listen=listen)
+    assert proxy["listen"].startswith("127.0.0.1:")
     assert listen_port(proxy) > 0
     assert connect_outcome(local_addr(proxy)) == "accepted"
+    moved = api.update_proxy("p", listen="")
+    assert moved["listen"].startswith("127.0.0.1:")
+    assert connect_outcome(local_addr(moved)) == "accepted"
+    assert api.create_proxy("d", echo.addr, listen=listen, enabled=False)["listen"] == (
+        "127.0.0.1:0"
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,13 +250,17 @@ def test_update_listen_moves_port(api: ProxyApi, echo: Upstream) -> None:
 
 
 def test_update_to_a_taken_listen_is_500(api: ProxyApi, echo: Upstream) -> None:
-    """§1.3: a new listen that cannot be bound → 500 with the bind error."""
+    """§1.3: a new listen that cannot be bound → 500 with the bind error. Deviation: the
+    proxy is restored (Toxiproxy leaves it stopped with the new listen), so the failed
+    request changed nothing."""
     holder = api.create_proxy("holder", echo.addr)
-    api.create_proxy("p", echo.addr)
-    resp = api.patch("/proxies/p", {"listen": holder["listen"]})
+    proxy = api.create_proxy("p", echo.addr)
+    resp = api.patch("/proxies/p", {"listen": holder["listen"], "upstream": "127.0.0.1:9"})
     assert resp.status == 500, resp.body
     assert resp.json()["status"] == 500
     assert "address already in use" in resp.error()
+    assert api.proxy("p") == proxy
+    assert connect_outcome(local_addr(proxy)) == "accepted"
 
 
 @pytest.mark.parametrize("same", ["identical", "hostname"])

@@ -133,3 +133,43 @@ def test_missing_extension_skips_with_a_reason(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*lacks extension(s) teleport (a real Toxiproxy*"])
+
+
+def test_a_killed_session_proxy_is_replaced_for_later_tests(pytester: pytest.Pytester) -> None:
+    """SIGKILL of the session's proxy process: the next test gets a new one, not a setup
+    error, and the run says so with a ProxyRestartedWarning."""
+    pytester.makepyfile(
+        """
+        import json, os, signal, socket, time, urllib.request
+
+        seen = {}
+
+        def test_kill_it(toxiproxy):
+            seen["url"] = toxiproxy.url
+            os.kill(toxiproxy.process.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while toxiproxy.process.is_running:
+                assert time.monotonic() < deadline, "the proxy did not die"
+                time.sleep(0.02)
+
+        def test_gets_a_new_proxy(toxiproxy, nats_server):
+            assert toxiproxy.url != seen["url"]
+            assert toxiproxy.process.is_running
+            assert toxiproxy.seed == 7 and toxiproxy.has("events")
+            assert json.load(urllib.request.urlopen(toxiproxy.url + "/proxies")) == {}
+            body = json.dumps({"name": "n", "upstream": f"127.0.0.1:{nats_server.port}",
+                               "listen": "127.0.0.1:0"}).encode()
+            req = urllib.request.Request(toxiproxy.url + "/proxies", data=body, method="POST")
+            host, port = json.load(urllib.request.urlopen(req))["listen"].rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=2) as s:
+                assert s.recv(5) == b"INFO "
+
+        def test_and_the_fixtures_built_on_it(nats_link):
+            assert nats_link.url.startswith("nats://127.0.0.1:")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--toxiproxy-seed", "7")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["*ProxyRestartedWarning: the harness's proxy at http*had exited (code -9)*"]
+    )

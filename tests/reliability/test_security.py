@@ -13,7 +13,8 @@ from pathlib import Path
 import nats
 import pytest
 
-from harness.proxy import ProxyProcess
+from harness.proxy import ProxyProcess, SyncToxiproxyClient
+from harness.proxy._fixtures_support import sync_request
 from harness.servers import Auth, NatsServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,11 +64,29 @@ def test_no_shell_anywhere_in_the_package() -> None:
 
 
 def test_the_proxy_api_and_its_listeners_bind_loopback_by_default() -> None:
+    """The API, and proxies created, populated or moved without a ``listen`` address.
+
+    Toxiproxy binds every interface (``[::]:port``) then; ours binds 127.0.0.1, checked in
+    the kernel's socket tables rather than in what the API reports.
+    """
     with ProxyProcess() as proxy:
         assert proxy.pid is not None
+        api = SyncToxiproxyClient(proxy.url)
+        upstream = "127.0.0.1:1"
+        created = api.create_proxy("no-listen", upstream, listen="")
+        populated = api.populate([{"name": "populated", "upstream": upstream}])
+        api.create_proxy("moved", upstream)
+        moved = api.update_proxy("moved", listen="")
+        raw = sync_request(proxy.url, "POST", "/proxies", {"name": "raw", "upstream": upstream})
+        assert raw[0] == 201, raw
+        reported = [created.listen, populated[0].listen, moved.listen, raw[1]["listen"]]
+        assert all(listen.startswith("127.0.0.1:") for listen in reported), reported
         addresses = listening(proxy.pid)
-        assert addresses, "the proxy listens on nothing"
+        api.close()
+        assert len(addresses) == 5, addresses  # the API and the 4 proxies
         assert all(a.startswith(LOOPBACK + ":") for a in addresses), addresses
+        ports = {int(a.split(":")[1], 16) for a in addresses}
+        assert {int(listen.rsplit(":", 1)[1]) for listen in reported} <= ports
 
 
 def test_every_server_listener_binds_loopback(

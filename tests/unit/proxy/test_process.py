@@ -113,7 +113,9 @@ def test_load_config_errors(tmp_path: Path) -> None:
         load_config(wrong)
     good = tmp_path / "good.json"
     good.write_text('[{"name": "a", "upstream": "x:1"}]')
-    assert [(c.name, c.listen, c.enabled) for c in load_config(good)] == [("a", "", True)]
+    assert [(c.name, c.listen, c.enabled) for c in load_config(good)] == [
+        ("a", "127.0.0.1:0", True)  # no listen: loopback, not every interface as in Toxiproxy
+    ]
 
 
 def test_parser_accepts_toxiproxy_style_flags() -> None:
