@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.report._paths import DEFAULT_FOLDER, KEEP_RUNS, claim_run_paths, clash, prune_runs
 
 __all__ = ["run_scenarios"]
 
@@ -84,18 +87,25 @@ def run_scenarios(
     sut: str | None,
     report: Path | None,
     fault_report: Path | None = None,
+    keep_runs: int = KEEP_RUNS,
 ) -> int:
     """Run the scenario files or folders in ``paths``; return the process exit code.
 
     Also writes the HTML fault report (default: beside the summary, ``<summary
-    stem>-report.html``, with its JSON).
+    stem>-report.html``, with its JSON). Without ``report``, the summary gets a unique
+    stamped name in ``reports/`` and only the newest ``keep_runs`` runs there are kept
+    (0 keeps all; see :mod:`harness.report._paths`).
 
     Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
-    2 a file could not be loaded, or nothing was found.
+    2 a file could not be loaded, or nothing was found, or the report options clash.
     """
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         print(f"nats-harness run: no such file or folder: {', '.join(missing)}")
+        return 2
+    problem = clash(report, fault_report)
+    if problem:
+        print(f"nats-harness run: {problem}", file=sys.stderr)
         return 2
     # harness is imported before pytest starts here, so pytest cannot rewrite its asserts
     # (it says so with a warning, an error under a project's filterwarnings = error); the
@@ -117,9 +127,8 @@ def run_scenarios(
     ]
     if sut:
         args += ["--sut", sut]
-    stamp = time.strftime("run-%Y%m%d-%H%M%S")
-    summary_path = report or Path("reports") / f"{stamp}.json"
-    html = fault_report or summary_path.with_name(f"{summary_path.stem}-report.html")
+    run_paths = claim_run_paths(report, fault_report, DEFAULT_FOLDER)
+    summary_path, html = run_paths.summary, run_paths.html
     command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
     args += ["--fault-report", str(html), "--fault-report-command", command]
     progress = _Progress()
@@ -147,6 +156,8 @@ def run_scenarios(
     print(f"{summary} in {elapsed:.1f}s; summary written to {target}", flush=True)
     if html.exists():
         print(f"fault report: {html}", flush=True)
+    if report is None:
+        prune_runs(DEFAULT_FOLDER, keep_runs)
     if progress.errors or code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return 2
     return 0 if code == pytest.ExitCode.OK else 1
