@@ -7,6 +7,7 @@ pytest's terminal output with one line per scenario and writes ``reports/run-*.j
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import sys
@@ -81,6 +82,14 @@ def _indent(text: str, limit: int = 40) -> str:
     return "\n".join("    " + line for line in shown)
 
 
+def _escape_odd_output() -> None:
+    """Print text that cannot be encoded (a non-UTF-8 file name, a lone surrogate in a
+    failure) as escapes, instead of failing inside pytest with an INTERNALERROR."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def run_scenarios(
     paths: Sequence[str],
     *,
@@ -99,6 +108,7 @@ def run_scenarios(
     Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
     2 a file could not be loaded, or nothing was found, or the report options clash.
     """
+    _escape_odd_output()
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         print(f"nats-harness run: no such file or folder: {', '.join(missing)}")

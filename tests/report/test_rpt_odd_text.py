@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -162,3 +165,26 @@ def test_report_path_with_a_surrogate_anchor_still_hashes() -> None:
     from harness.report._pytest import anchor
 
     assert anchor("t.py::test[\udcff]") != anchor("t.py::test[\udcfe]")
+
+
+def test_nats_harness_run_prints_an_undecodable_file_name_as_an_escape(
+    pytester: pytest.Pytester,
+) -> None:
+    scenarios = pytester.mkdir("scenarios")
+    name = os.fsdecode(b"odd\xff.yaml")  # a non-UTF-8 byte: "\udcff" in the str
+    (scenarios / name).write_text(SCENARIO.format(description='"\\udcff"'))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 locale's stdout
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "scenarios", "--sut", "no_such:make"],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    out = proc.stdout.decode("utf-8")
+    assert proc.returncode == 1, out + proc.stderr.decode()
+    assert "INTERNALERROR" not in out
+    assert "[1/1] scenarios/odd\\udcff.yaml::odd-description" in out
+    (page,) = (pytester.path / "reports").glob("run-*-report.html")
+    assert "odd\ufffd.yaml::odd-description" in page.read_text(encoding="utf-8")
