@@ -7,14 +7,18 @@ pytest's terminal output with one line per scenario and writes ``reports/run-*.j
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.report._paths import DEFAULT_FOLDER, KEEP_RUNS, claim_run_paths, clash, prune_runs
 
 __all__ = ["run_scenarios"]
 
@@ -85,24 +89,40 @@ def _indent(text: str, limit: int = 40) -> str:
     return "\n".join("    " + line for line in shown)
 
 
+def _escape_odd_output() -> None:
+    """Print text that cannot be encoded (a non-UTF-8 file name, a lone surrogate in a
+    failure) as escapes, instead of failing inside pytest with an INTERNALERROR."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def run_scenarios(
     paths: Sequence[str],
     *,
     sut: str | None,
     report: Path | None,
     fault_report: Path | None = None,
+    keep_runs: int = KEEP_RUNS,
 ) -> int:
     """Run the scenario files or folders in ``paths``; return the process exit code.
 
     Also writes the HTML fault report (default: beside the summary, ``<summary
-    stem>-report.html``, with its JSON).
+    stem>-report.html``, with its JSON). Without ``report``, the summary gets a unique
+    stamped name in ``reports/`` and only the newest ``keep_runs`` runs there are kept
+    (0 keeps all; see :mod:`harness.report._paths`).
 
     Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
-    2 a file could not be loaded, or nothing was found.
+    2 a file could not be loaded, or nothing was found, or the report options clash.
     """
+    _escape_odd_output()
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         print(f"nats-harness run: no such file or folder: {', '.join(missing)}")
+        return 2
+    problem = clash(report, fault_report)
+    if problem:
+        print(f"nats-harness run: {problem}", file=sys.stderr)
         return 2
     # harness is imported before pytest starts here, so pytest cannot rewrite its asserts
     # (it says so with a warning, an error under a project's filterwarnings = error); the
@@ -124,9 +144,8 @@ def run_scenarios(
     ]
     if sut:
         args += ["--sut", sut]
-    stamp = time.strftime("run-%Y%m%d-%H%M%S")
-    summary_path = report or Path("reports") / f"{stamp}.json"
-    html = fault_report or summary_path.with_name(f"{summary_path.stem}-report.html")
+    run_paths = claim_run_paths(report, fault_report, DEFAULT_FOLDER)
+    summary_path, html = run_paths.summary, run_paths.html
     command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
     args += ["--fault-report", str(html), "--fault-report-command", command]
     progress = _Progress(sut)
@@ -154,6 +173,8 @@ def run_scenarios(
     print(f"{summary} in {elapsed:.1f}s; summary written to {target}", flush=True)
     if html.exists():
         print(f"fault report: {html}", flush=True)
+    if report is None:
+        prune_runs(DEFAULT_FOLDER, keep_runs)
     if progress.errors or code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return 2
     return 0 if code == pytest.ExitCode.OK else 1

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from harness._version import __version__
 
+KEEP_RUNS = 20  # harness.report._paths.KEEP_RUNS, not imported: --help stays fast
+
 __all__ = ["build_parser", "main"]
 
 _SUT_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -23,6 +25,17 @@ def _sut_spec(value: str) -> str:
             f"harness.scenario.reference_sut:make_reference_sut), got {value!r}"
         )
     return value
+
+
+def _count(value: str) -> int:
+    """``--keep-runs``: an integer >= 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reference service or --sut, print one line per scenario, write a JSON summary "
         "under reports/, and exit non-zero if any verdict is not valid.",
         epilog="Exit codes: 0 every scenario valid; 1 a verdict invalid or unknown, or a "
-        "scenario errored; 2 a file could not be loaded or nothing was found. The --sut "
+        "scenario errored; 2 a file could not be loaded or nothing was found, or --report "
+        "and --fault-report name the same file. The --sut "
         "module must be importable: install the project, or set pythonpath in its pytest "
         "configuration.",
     )
@@ -74,7 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="where to write the HTML fault report, with its JSON beside it "
-        "(default: beside the summary, <summary>-report.html)",
+        "(default: beside the summary, <summary>-report.html); it must not be the "
+        "--report file, nor have its JSON there",
+    )
+    run.add_argument(
+        "--keep-runs",
+        default=KEEP_RUNS,
+        type=_count,
+        metavar="N",
+        help=f"keep the newest N runs in reports/ and delete older run-* files there "
+        f"(default {KEEP_RUNS}; 0 keeps every run; runs written with --report are not "
+        "counted or deleted)",
     )
     report = sub.add_parser(
         "report",
@@ -143,7 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness._runcmd import run_scenarios
 
         return run_scenarios(
-            args.paths, sut=args.sut, report=args.report, fault_report=args.fault_report
+            args.paths,
+            sut=args.sut,
+            report=args.report,
+            fault_report=args.fault_report,
+            keep_runs=args.keep_runs,
         )
     if args.command == "report":
         from harness.report._cli import report_command

@@ -47,6 +47,7 @@ from harness.scenario import (
     Topology,
     Workload,
 )
+from harness.scenario._base import MAX_COUNT, MAX_ITEMS, MAX_RATE, MAX_SECONDS, MIN_RATE
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -133,9 +134,12 @@ def _bad(where: str, value: object, expected: str) -> ConfigError:
     return ConfigError(f"{where} must be {expected}, got {value!r}", where=where, value=value)
 
 
-def _int_bound(where: str, value: object, *, minimum: int = 0) -> int:
+def _int_bound(where: str, value: object, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """An int in ``minimum..maximum`` (the scenario models' own limit by default)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _bad(where, value, f"an int >= {minimum}")
+    if value > maximum:
+        raise _bad(where, value, f"an int <= {maximum} (the scenario limit)")
     return value
 
 
@@ -143,6 +147,8 @@ def _seconds(where: str, value: object, *, allow_zero: bool = False) -> float:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not ok or not math.isfinite(float(value)) or float(value) < 0:  # type: ignore[arg-type]
         raise _bad(where, value, "a finite number of seconds >= 0")
+    if float(value) > MAX_SECONDS:  # type: ignore[arg-type]
+        raise _bad(where, value, f"<= {MAX_SECONDS:g} s (the scenario limit)")
     seconds = float(value)  # type: ignore[arg-type]
     if seconds < STEP_S and not (allow_zero and seconds == 0):
         raise _bad(where, value, f">= {STEP_S} s (one step)")
@@ -431,8 +437,8 @@ def fault_schedules(
     Raises:
         ConfigError: a bound is invalid (naming it and its value).
     """
-    most = _int_bound("max_faults", max_faults)
-    least = _int_bound("min_faults", min_faults)
+    most = _int_bound("max_faults", max_faults, maximum=MAX_ITEMS)
+    least = _int_bound("min_faults", min_faults, maximum=MAX_ITEMS)
     if least > most:
         raise ConfigError(
             f"min_faults ({least}) must be <= max_faults ({most})",
@@ -481,9 +487,11 @@ def workloads(
     rate_list = list(rates)
     for rate in rate_list:
         if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not MIN_RATE <= rate <= MAX_RATE
         ):
-            raise _bad("rates", rates, "rates > 0 or None")
+            raise _bad("rates", rates, f"rates in [{MIN_RATE}, {MAX_RATE:g}] or None")
     if not rate_list:
         raise _bad("rates", rates, "non-empty")
     timeout = _seconds("request_timeout_s", request_timeout_s)

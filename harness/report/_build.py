@@ -30,7 +30,7 @@ from harness.report._model import (
     Verdict,
     Window,
 )
-from harness.report._text import readable
+from harness.report._readable import readable
 
 __all__ = ["BINS", "MAX_MARKS", "build_entry", "verdict_word"]
 

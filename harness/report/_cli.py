@@ -14,10 +14,13 @@ __all__ = ["report_command"]
 def report_command(source: Path, output: Path | None = None) -> int:
     """Render ``source`` (a report's JSON) to ``output`` (default: beside it, ``.html``).
 
-    Returns the exit code: 0 written, 2 the JSON could not be read (one line on stderr
-    naming the file and the field).
+    Returns the exit code: 0 written, 2 the JSON could not be read or is invalid (one line
+    on stderr naming the file, the field and the value), or the HTML cannot be written.
+    The input is validated like a scenario file: types, finite numbers, bounded size and
+    nesting (see :mod:`harness.report._json`), so no input makes it fail otherwise.
     """
     from harness.report._render import render_html
+    from harness.report._write import replace_text
 
     try:
         report = read_report(source)
@@ -31,7 +34,7 @@ def report_command(source: Path, output: Path | None = None) -> int:
     text = render_html(report)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        replace_text(target, text)
     except OSError as exc:
         print(f"nats-harness report: {target}: cannot write: {exc.strerror}", file=sys.stderr)
         return 2

@@ -50,7 +50,8 @@ def record_checks(node: pytest.Item, results: Iterable[CheckResult]) -> None:
 
 def anchor(nodeid: str) -> str:
     """The stable HTML id of a test's entry in the report."""
-    return "t" + hashlib.sha1(nodeid.encode(), usedforsecurity=False).hexdigest()[:12]
+    data = nodeid.encode("utf-8", "surrogatepass")  # a lone surrogate in an id still hashes
+    return "t" + hashlib.sha1(data, usedforsecurity=False).hexdigest()[:12]
 
 
 class _Source:
@@ -194,8 +195,8 @@ class FaultReportPlugin:
                 self.config, self.entries.values(), self.collect_errors.values(), self.started
             )
             html, data = write_report(report, self.path)
-        except OSError as exc:
-            self.written = f"fault report NOT written: {exc}"
+        except Exception as exc:  # never hide pytest's own summary behind a report error
+            self.written = f"fault report NOT written: {type(exc).__name__}: {exc}"
         else:
             self.written = f"fault report: {html} ({len(report.tests)} entries; data {data})"
 

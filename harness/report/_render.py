@@ -3,11 +3,14 @@
 The page is the Jinja2 template ``report.html.j2`` shipped in this package; timelines are
 drawn by :mod:`harness.report._svg`. Nothing is fetched: no fonts, styles, scripts or
 images from anywhere, so the file opens the same from a CI artifact, an e-mail or offline.
+The page passes through :func:`~harness.report._text.clean_text` last, so odd text in a
+test id or a failure (a lone surrogate, NUL) never stops it from being written.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -18,6 +21,7 @@ from markupsafe import Markup
 from harness.report._model import Check, Report, TestEntry
 from harness.report._pytest import anchor
 from harness.report._svg import fault_class, timeline_svg
+from harness.report._text import clean_text
 
 __all__ = ["render_html"]
 
@@ -37,8 +41,12 @@ def _template() -> jinja2.Template:
     return env.from_string(text)
 
 
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value * 1000:.1f}"
+def _ms(value: object) -> str:
+    """Seconds as milliseconds; "–" for anything that is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "–"
+    ms = value * 1000
+    return f"{ms:.1f}" if math.isfinite(ms) else "–"
 
 
 def _details_text(check: Check) -> str:
@@ -65,4 +73,4 @@ def render_html(report: Report) -> str:
         "total": len(tests),
         "fault_kinds": sorted({w.kind for e in tests for lane in e.lanes for w in lane.windows}),
     }
-    return _template().render(**context)
+    return clean_text(_template().render(**context))

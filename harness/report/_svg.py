@@ -6,18 +6,24 @@ retry strip (each retry's measured wait, with a tick where the schedule said it 
 start). Fault windows are also shaded faintly across every lane. Marks of one kind closer
 than :data:`MERGE_PX` are drawn as one glyph whose tooltip counts them, which bounds the
 size of a report whatever the history holds.
+
+The work is bounded whatever the data (a report read back from hand-edited JSON): at most
+:data:`MAX_TICKS` axis ticks for any span (a ``span`` of 1e12 s gets ticks a few thousand
+years apart, not 1.6e9 of them), times outside the span or not finite are clamped, and a
+message strip with no bins is not drawn.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from html import escape
 
 from harness.report._model import FATES, Attempt, Lane, Mark, Messages, TestEntry, Window
-from harness.report._text import fault_label, readable
+from harness.report._readable import fault_label, readable
 
-__all__ = ["MERGE_PX", "fault_class", "timeline_svg"]
+__all__ = ["MAX_TICKS", "MERGE_PX", "fault_class", "timeline_svg"]
 
 WIDTH = 960
 LABEL = 150
@@ -28,6 +34,9 @@ STRIP = 34
 MERGE_PX = 6.0
 #: this many identical marks in a row are drawn as one segment
 RUN_MIN = 3
+#: most ticks on the time axis, whatever the span
+MAX_TICKS = 8
+_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
 
 XFn = Callable[[float], str]
 _SEVERITY_ORDER = ("error", "warn", "good", "info")
@@ -69,11 +78,18 @@ def _fmt(x: float) -> str:
     return str(round(x))
 
 
+def _step(span: float) -> float:
+    """The first step of _STEPS, then of 1, 2, 5 x 10**k seconds, giving <= MAX_TICKS ticks."""
+    for step in _STEPS:
+        if span / step <= MAX_TICKS:
+            return step
+    power = 10.0 ** math.floor(math.log10(span / MAX_TICKS))
+    return next(m * power for m in (1, 2, 5, 10) if span / (m * power) <= MAX_TICKS)
+
+
 def _ticks(span: float) -> list[float]:
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
-        if span / step <= 8:
-            break
-    count = int(span / step + 1e-9)
+    step = _step(span)
+    count = min(int(span / step + 1e-9), MAX_TICKS)
     return [i * step for i in range(count + 1)]
 
 
@@ -86,13 +102,13 @@ def timeline_svg(entry: TestEntry) -> str:
     strips = (1 if entry.messages and entry.messages.bins else 0) + (1 if entry.attempts else 0)
     if not entry.lanes and not strips:
         return ""
-    span = max(entry.span, 1e-3)
+    span = max(entry.span, 1e-3) if math.isfinite(entry.span) else 1e-3
     scale = PLOT / span
     height = AXIS + LANE * len(entry.lanes) + STRIP * strips + 4
     bottom = height - 4
 
     def x(t: float) -> str:
-        return _fmt(LABEL + min(max(t, 0.0), span) * scale)
+        return _fmt(LABEL + (min(max(t, 0.0), span) if math.isfinite(t) else 0.0) * scale)
 
     ticks = _ticks(span)
     rows = "".join(f"M0 {AXIS + i * LANE}h{WIDTH}v{LANE}H0z" for i in range(1, len(entry.lanes), 2))
@@ -116,7 +132,7 @@ def timeline_svg(entry: TestEntry) -> str:
     for lane in entry.lanes:
         out.append(_lane(lane, y, x, span))
         y += LANE
-    if entry.messages and entry.messages.bins:
+    if entry.messages and entry.messages.bins:  # the strip is counted in the height
         out.append(_messages(entry.messages, y))
         y += STRIP
     if entry.attempts:
@@ -232,7 +248,9 @@ def _glyph(group: list[Mark], cy: int, x: XFn) -> str:
 def _messages(messages: Messages, y: int) -> str:
     """Publishes per time bin as stacked step areas, one path per fate."""
     bins = messages.bins
-    n = len(next(iter(bins.values())))
+    n = min(len(row) for row in bins.values())  # rows of unequal length: the common part
+    if n == 0:
+        return ""
     totals = [sum(row[i] for row in bins.values()) for i in range(n)]
     peak = max(totals) or 1
     base = y + STRIP - 4
@@ -244,8 +262,8 @@ def _messages(messages: Messages, y: int) -> str:
     cumulative = [0] * n
     layers = []
     for fate in present:  # each layer is the running total up to this fate
-        cumulative = [c + v for c, v in zip(cumulative, bins[fate], strict=True)]
-        layers.append((fate, list(cumulative), sum(bins[fate])))
+        cumulative = [c + v for c, v in zip(cumulative, bins[fate][:n], strict=True)]
+        layers.append((fate, list(cumulative), sum(bins[fate][:n])))
     for fate, tops, total in reversed(layers):  # tallest first, the others over it
         steps = _steps([str(round(base - top / peak * height)) for top in tops], PLOT / n)
         out.append(

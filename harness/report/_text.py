@@ -1,50 +1,46 @@
-"""Values as a person reads them in tooltips and labels: no Python reprs.
+"""Odd text made safe at the report's edges: lone surrogates, NUL and control characters.
 
-``[1, 2]`` -> ``1, 2``; ``{"type": "TimeoutError", "message": "x"}`` -> ``TimeoutError: x``;
-``True`` -> ``yes``; ``0.30000000000000004`` -> ``0.3``; a mapping -> ``k v, k v``.
+A test id, an assertion message or an exception text can hold anything Python's ``str``
+can: a lone surrogate (``"\\udcff"``, what ``surrogateescape`` makes of a non-UTF-8 byte)
+cannot be encoded as UTF-8 at all, and NUL or other control characters are not allowed in
+HTML. Every text the report writes passes through :func:`clean_text`: a surrogate becomes
+U+FFFD, a C0 control character (other than tab, newline and carriage return) or DEL its
+visible picture (NUL -> U+2400 "␀", ESC -> U+241B "␛"), a C1 control character U+FFFD. So
+writing a report never fails on its content, and the reader still sees where a character
+was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from typing import Any
 
-__all__ = ["fault_label", "readable"]
+__all__ = ["clean_data", "clean_text"]
 
-# The parameters worth showing on a fault bar itself, in this order (the tooltip has all).
-_ON_BAR = ("ms", "latency", "rate", "kb_per_s", "members", "how", "connect_name", "verb", "action")
-_UNITS = {"ms": " ms", "latency": " ms", "rate": " KB/s", "kb_per_s": " KB/s"}
-
-
-def readable(value: Any, depth: int = 0) -> str:
-    """``value`` as plain text (see the module docstring)."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, int | str):
-        return str(value)
-    if isinstance(value, Mapping):
-        if "type" in value and "message" in value:  # an ErrorInfo as data
-            return f"{value['type']}: {value['message']}"
-        if depth > 2:
-            return "…"
-        return ", ".join(f"{k} {readable(v, depth + 1)}" for k, v in value.items())
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(readable(v, depth + 1) for v in value)
-    return str(value)
+REPLACEMENT = "\ufffd"
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def fault_label(kind: str, params: Mapping[str, Any]) -> str:
-    """``latency 200 ms``, ``pool_break members 1 how down``: the kind and its key params."""
-    parts = [kind]
-    for key in _ON_BAR:
-        if key in params and params[key] not in (None, "", [], ()):
-            unit = _UNITS.get(key)
-            shown = readable(params[key])
-            parts.append(f"{shown}{unit}" if unit else f"{key} {shown}")
-    if "status" in params:
-        parts.append(str(params["status"]).replace("_", " ").upper())
-    return " ".join(parts)
+def _replace(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return REPLACEMENT
+
+
+def clean_text(text: str) -> str:
+    """``text`` with surrogates and control characters replaced (see the module docstring)."""
+    return _ODD.sub(_replace, text)
+
+
+def clean_data(value: Any) -> Any:
+    """JSON-like ``value`` with every string (keys included) passed through :func:`clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_data(k): clean_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_data(v) for v in value]
+    return value

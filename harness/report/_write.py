@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shlex
 import time
@@ -12,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from harness._version import __version__
-from harness.report._json import entry_from_dict, json_path_for, write_json
+from harness.report._json import entry_from_dict, json_path_for, json_text
 from harness.report._model import Environment, Report, TestEntry
 
-__all__ = ["assemble", "environment", "write_report"]
+__all__ = ["assemble", "environment", "replace_text", "write_report"]
 
 
 def _package(name: str) -> str:
@@ -76,12 +77,27 @@ def assemble(
 
 
 def write_report(report: Report, path: Path) -> tuple[Path, Path]:
-    """Write the HTML to ``path`` and the JSON beside it (``x.html`` -> ``x.json``)."""
+    """Write the HTML to ``path`` and the JSON beside it (``x.html`` -> ``x.json``).
+
+    The JSON is written first (it holds everything and the HTML can be rendered again
+    from it), each file whole or not at all: written beside its place, then renamed, so an
+    error never leaves an empty or half file.
+    """
     from harness.report._render import render_html
 
     html = path if path.suffix != ".json" else path.with_suffix(".html")
     data = json_path_for(html)
     html.parent.mkdir(parents=True, exist_ok=True)
-    html.write_text(render_html(report), encoding="utf-8")
-    write_json(report, data)
+    replace_text(data, json_text(report))
+    replace_text(html, render_html(report))
     return html, data
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8", errors="replace")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from harness.errors import ConfigError
 
-__all__ = ["Issue", "ScenarioError"]
+__all__ = ["MAX_SHOWN", "Issue", "ScenarioError"]
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,16 @@ class Issue:
         )
 
 
+MAX_SHOWN = 50
+"""Most problems the message lists; ``issues`` holds them all."""
+
+
 class ScenarioError(ConfigError):
     """A scenario or claims file is invalid; nothing may run from it.
 
     The message holds one line per problem, ordered by line, each
-    ``path:line: field: expected ..., got ...``.
+    ``path:line: field: expected ..., got ...``; past :data:`MAX_SHOWN` problems, a last
+    line counts the others.
 
     Attributes:
         path: the file.
@@ -54,8 +59,11 @@ class ScenarioError(ConfigError):
         self.path = first.path
         self.line = first.line
         self.field = first.field
+        lines = [str(i) for i in self.issues[:MAX_SHOWN]]
+        if len(self.issues) > MAX_SHOWN:
+            lines.append(f"{first.path}: ... and {len(self.issues) - MAX_SHOWN} more problems")
         super().__init__(
-            "\n".join(str(i) for i in self.issues),
+            "\n".join(lines),
             where=f"{first.path}:{first.line}" + (f": {first.field}" if first.field else ""),
             value=value,
         )

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.scenario._errors import Issue
-from harness.scenario._yaml import Lines
+from harness.scenario._yaml import Lines, field_name
 
 __all__ = ["describe", "explain", "field_name", "locate"]
 
@@ -37,6 +37,7 @@ _PATTERNS = {
     r"^(server|node:\d+)$": "'server' or 'node:<i>'",
     r"^([A-Z+-]+|\*)$": "a protocol verb in capitals (PUB, MSG, PONG...) or '*'",
 }
+_NUMERIC = {"int_type", "int_parsing", "float_type", "float_parsing"}
 _OWN_MESSAGE = {
     "unknown_key",
     "cross_field",
@@ -56,13 +57,32 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _number(bound: Any) -> str:
+    """A bound as written in the docs: ``3600.0`` -> ``3600``, ``0.01`` stays."""
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound)
+
+
 def _bound(word: str, bound: Any) -> str:
     # Integer fields carry integer bounds, float fields float bounds (see _base).
     noun = "number" if isinstance(bound, float) else "integer"
-    if bound == 0:
+    if bound == 0 and word != "at most":
         return f"a {word} {noun}"
-    op = {"non-negative": ">=", "positive": ">"}[word]
-    return f"{'an' if noun == 'integer' else 'a'} {noun} {op} {bound}"
+    op = {"non-negative": ">=", "positive": ">", "at most": "<="}[word]
+    limit = " (the limit)" if word == "at most" else ""
+    return f"{'an' if noun == 'integer' else 'a'} {noun} {op} {_number(bound)}{limit}"
+
+
+def _exponent_text(value: Any) -> bool:
+    """``1e40``: PyYAML (YAML 1.1) reads a number with an exponent but no '.' as text."""
+    if not isinstance(value, str) or "e" not in value.lower() or len(value) > 40:
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def describe(err: ErrorDetails) -> str:
@@ -83,9 +103,13 @@ def describe(err: ErrorDetails) -> str:
     elif kind == "greater_than":
         expected = _bound("positive", ctx["gt"])
     elif kind == "less_than_equal":
-        expected = f"a number <= {ctx['le']}"
+        expected = _bound("at most", ctx["le"])
     elif kind == "too_short":
         expected = f"at least {ctx['min_length']} item(s)"
+    elif kind == "too_long":
+        return (
+            f"expected at most {ctx['max_length']} item(s) (the limit), got {ctx['actual_length']}"
+        )
     elif kind == "string_pattern_mismatch":
         pattern = str(ctx["pattern"])
         expected = _PATTERNS.get(pattern, f"a string matching {pattern}")
@@ -93,6 +117,11 @@ def describe(err: ErrorDetails) -> str:
         return err["msg"].removeprefix("Value error, ")
     elif kind in _EXPECTED:
         expected = _EXPECTED[kind]
+        if kind in _NUMERIC and _exponent_text(err["input"]):
+            return (
+                f"expected {expected}, got the string {_show(err['input'])} (YAML reads a "
+                "number with an exponent as text unless it has a '.', as in 1.0e+3)"
+            )
     else:
         return f"{err['msg'][:1].lower()}{err['msg'][1:]}, got {_show(err['input'])}"
     return f"expected {expected}, got {_show(err['input'])}"
@@ -130,17 +159,9 @@ def locate(
     return field_name(shown), line
 
 
-def field_name(path: Sequence[str | int]) -> str:
-    """``("faults", 1, "ms")`` -> ``faults[1].ms``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def explain(exc: ValidationError, data: Any, lines: Lines, path: str) -> list[Issue]:
     """One :class:`Issue` per error in ``exc`` (deduplicated), located in the file."""
-    issues: list[Issue] = []
+    issues: dict[Issue, None] = {}  # ordered and deduplicated in linear time
     errors = exc.errors(include_url=False)
     inner = {e["loc"][:n] for e in errors for n in range(len(e["loc"]))}
     for err in errors:
@@ -156,7 +177,5 @@ def explain(exc: ValidationError, data: Any, lines: Lines, path: str) -> list[Is
             loc += tuple(ctx["loc"])
         missing = err["type"] in ("missing", "union_tag_not_found")
         field, line = locate(loc, data, lines, missing=missing)
-        issue = Issue(path, line, field, describe(err))
-        if issue not in issues:
-            issues.append(issue)
-    return issues
+        issues.setdefault(Issue(path, line, field, describe(err)))
+    return list(issues)

@@ -15,7 +15,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.scenario._base import NonNegInt, PosInt, SubjectFilter
+from harness.scenario._base import (
+    MAX_SIZE,
+    ByteCount,
+    Index,
+    KbPerS,
+    Millis,
+    PosCount,
+    SubjectFilter,
+)
 from harness.scenario._step import Step
 
 __all__ = ["FAULT_KINDS", "FaultStep"]
@@ -29,8 +37,8 @@ ConnectName = Annotated[str, Strict(), Field(min_length=1)]
 class Latency(Step):
     fault: Literal["latency"]
     target: LinkTarget = "link"
-    ms: NonNegInt
-    jitter: NonNegInt = 0
+    ms: Millis
+    jitter: Millis = 0
     stream: Stream = "downstream"
     connect_name: ConnectName | None = None
 
@@ -38,7 +46,7 @@ class Latency(Step):
 class Bandwidth(Step):
     fault: Literal["bandwidth"]
     target: LinkTarget = "link"
-    kb_per_s: PosInt
+    kb_per_s: KbPerS
     stream: Stream = "downstream"
     connect_name: ConnectName | None = None
 
@@ -72,14 +80,14 @@ class Down(Step):
 class SlowClose(Step):
     fault: Literal["slow_close"]
     target: LinkTarget = "link"
-    delay_ms: NonNegInt
+    delay_ms: Millis
     stream: Stream = "downstream"
 
 
 class LimitData(Step):
     fault: Literal["limit_data"]
     target: LinkTarget = "link"
-    bytes: NonNegInt
+    bytes: ByteCount
     stream: Stream = "downstream"
 
 
@@ -89,12 +97,12 @@ class Frames(Step):
     verb: Annotated[str, Strict(), Field(pattern=r"^([A-Z+-]+|\*)$")]
     subject: SubjectFilter = ">"
     action: Literal["drop", "delay", "hold", "duplicate", "close"] = "drop"
-    delay_ms: NonNegInt = 0
-    nth: PosInt | None = None
-    every: PosInt | None = None
-    first: PosInt | None = None
-    after: PosInt | None = None
-    probability: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
+    delay_ms: Millis = 0
+    nth: PosCount | None = None
+    every: PosCount | None = None
+    first: PosCount | None = None
+    after: PosCount | None = None
+    probability: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     stream: Stream = "upstream"
     connect_name: ConnectName | None = None
 
@@ -113,7 +121,7 @@ class Frames(Step):
 class BreakMembers(Step):
     fault: Literal["break_members"]
     target: Literal["pool"] = "pool"
-    members: Annotated[tuple[NonNegInt, ...], Field(min_length=1)]
+    members: Annotated[tuple[Index, ...], Field(min_length=1, max_length=MAX_SIZE)]
     how: Literal["down", "blackhole", "drop", "reset"] = "down"
 
     def is_instant(self) -> bool:
@@ -162,8 +170,8 @@ class Restart(Step):
 class Partition(Step):
     fault: Literal["partition"]
     target: Literal["cluster"] = "cluster"
-    a: NonNegInt
-    b: NonNegInt
+    a: Index
+    b: Index
     one_way: Annotated[bool, Strict()] = False
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from harness.scenario._errors import Issue, ScenarioError
 from harness.scenario._explain import describe, explain
 from harness.scenario._model import Claim, Claims, Scenario
-from harness.scenario._yaml import Lines, YamlError, load_yaml
+from harness.scenario._yaml import MAX_CHARS, Lines, YamlError, load_yaml
 
 __all__ = ["dump_scenario", "load_claims", "load_scenario", "parse_claims", "parse_scenario"]
 
@@ -24,8 +24,16 @@ StrPath = str | os.PathLike[str]
 
 
 def _read(path: StrPath) -> str:
+    """The file's text; never more than :data:`MAX_CHARS` bytes are read (a FIFO, /dev/zero)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_CHARS + 1)
+            size = os.fstat(file.fileno()).st_size
+        if len(raw) > MAX_CHARS:
+            shown = f"{size} bytes" if size > MAX_CHARS else f"more than {MAX_CHARS} bytes"
+            problem = f"file of {shown} is larger than the limit of {MAX_CHARS} bytes"
+            raise ScenarioError([Issue(str(path), 0, "", problem)])
+        return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Issue(str(path), 0, "", f"cannot read file: {exc}")]) from exc
 
@@ -34,7 +42,7 @@ def _mapping(text: str, where: str, keys: str) -> tuple[dict[Any, Any], Lines]:
     try:
         data, lines = load_yaml(text)
     except YamlError as exc:
-        raise ScenarioError([Issue(where, exc.line, "", exc.message)]) from exc
+        raise ScenarioError([Issue(where, exc.line, exc.field, exc.message)]) from exc
     if data is None:
         raise ScenarioError([Issue(where, 1, "", f"empty file; expected a mapping with {keys}")])
     if not isinstance(data, dict):

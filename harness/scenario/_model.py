@@ -15,7 +15,20 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, JsonValue, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.scenario._base import NonNegInt, PosFloat, PosInt, StrictModel, Subject, SubjectFilter
+from harness.scenario._base import (
+    MAX_ITEMS,
+    ByteCount,
+    Count,
+    PayloadBytes,
+    PosCount,
+    Rate,
+    Seconds,
+    Seed,
+    Size,
+    StrictModel,
+    Subject,
+    SubjectFilter,
+)
 from harness.scenario._faults import FaultStep
 from harness.scenario._step import EventTrigger
 
@@ -40,24 +53,25 @@ CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
 ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
 CHECKERS = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics")
 Text = Annotated[str, Strict()]
+Marker = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 class ServerOptions(StrictModel):
     """The nats-server options a scenario may set (``None``: the server's default)."""
 
-    ping_interval_s: PosFloat | None = None
-    ping_max: PosInt | None = None
-    write_deadline_s: PosFloat | None = None
-    max_payload: PosInt | None = None
-    max_pending: PosInt | None = None
-    lame_duck_duration_s: PosFloat | None = None
+    ping_interval_s: Seconds | None = None
+    ping_max: PosCount | None = None
+    write_deadline_s: Seconds | None = None
+    max_payload: Annotated[PayloadBytes, Field(ge=1)] | None = None
+    max_pending: Annotated[ByteCount, Field(ge=1)] | None = None
+    lame_duck_duration_s: Seconds | None = None
 
 
 class Topology(StrictModel):
     """What the service connects to: one ``server``, a ``pool`` of N links, a ``cluster``."""
 
     kind: Literal["server", "pool", "cluster"] = "server"
-    size: PosInt = 1
+    size: Size = 1
     jetstream: Annotated[bool, Strict()] = False
     server: ServerOptions = Field(default_factory=ServerOptions)
 
@@ -79,10 +93,12 @@ class Publishes(StrictModel):
     fails must keep the messages queued for the final recovery after the heal.
     """
 
-    count: NonNegInt = 0
-    rate_per_s: PosFloat | None = None
-    subjects: Annotated[tuple[Subject, ...], Field(min_length=1)] = ("harness.test",)
-    payload_bytes: NonNegInt = 128
+    count: Count = 0
+    rate_per_s: Rate | None = None
+    subjects: Annotated[tuple[Subject, ...], Field(min_length=1, max_length=MAX_ITEMS)] = (
+        "harness.test",
+    )
+    payload_bytes: PayloadBytes = 128
     batched: Annotated[bool, Strict()] = False
     recover_during_faults: Annotated[bool, Strict()] = False
 
@@ -99,10 +115,10 @@ class Publishes(StrictModel):
 class Requests(StrictModel):
     """``count`` requests on ``subject``; ``responder`` False means nobody answers."""
 
-    count: NonNegInt = 0
-    rate_per_s: PosFloat | None = None
+    count: Count = 0
+    rate_per_s: Rate | None = None
     subject: Subject = "harness.rpc"
-    timeout_s: PosFloat = 1.0
+    timeout_s: Seconds = 1.0
     responder: Annotated[bool, Strict()] = True
 
 
@@ -115,8 +131,8 @@ class Messages(StrictModel):
     broker's detection of the message type is exercised too.
     """
 
-    valid: NonNegInt = 0
-    invalid: NonNegInt = 0
+    valid: Count = 0
+    invalid: Count = 0
     subject: Subject = "harness.messages"
     outgoing: Annotated[bool, Strict()] = True
     incoming: Annotated[bool, Strict()] = True
@@ -135,7 +151,7 @@ class Workload(StrictModel):
 
     publishes: Publishes = Field(default_factory=Publishes)
     requests: Requests = Field(default_factory=Requests)
-    subscriptions: tuple[Subscription, ...] = ()
+    subscriptions: Annotated[tuple[Subscription, ...], Field(max_length=MAX_ITEMS)] = ()
     messages: Messages = Field(default_factory=Messages)
 
 
@@ -176,16 +192,16 @@ class Scenario(StrictModel):
 
     name: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
     description: Text = ""
-    claims: Annotated[tuple[ClaimId, ...], Field(min_length=1)]
+    claims: Annotated[tuple[ClaimId, ...], Field(min_length=1, max_length=MAX_ITEMS)]
     topology: Topology = Field(default_factory=Topology)
     service: dict[str, JsonValue] = Field(default_factory=dict)
     workload: Workload = Field(default_factory=Workload)
-    faults: tuple[FaultStep, ...] = ()
-    checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1)]
+    faults: Annotated[tuple[FaultStep, ...], Field(max_length=MAX_ITEMS)] = ()
+    checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1, max_length=MAX_ITEMS)]
     expect: Expect = Field(default_factory=Expect)
-    timeout_s: PosFloat = 60.0
-    markers: tuple[Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = ()
-    seed: NonNegInt | None = None
+    timeout_s: Seconds = 60.0
+    markers: Annotated[tuple[Marker, ...], Field(max_length=MAX_ITEMS)] = ()
+    seed: Seed | None = None
 
     @model_validator(mode="after")
     def _faults_can_fire(self) -> Scenario:

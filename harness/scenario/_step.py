@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.scenario._base import NonNegFloat, PosFloat, PosInt, StrictModel
+from harness.scenario._base import NonNegSeconds, PosCount, Seconds, StrictModel
 
 __all__ = ["EventTrigger", "Step", "TimedTrigger", "Trigger"]
 
@@ -15,16 +15,16 @@ __all__ = ["EventTrigger", "Step", "TimedTrigger", "Trigger"]
 class TimedTrigger(StrictModel):
     """Start ``at_s`` seconds into the workload; heal after ``for_s`` (``None``: at the end)."""
 
-    at_s: NonNegFloat = 0.0
-    for_s: PosFloat | None = None
+    at_s: NonNegSeconds = 0.0
+    for_s: Seconds | None = None
 
 
 class EventTrigger(StrictModel):
     """Start when the ``nth`` event of kind ``after`` happens; heal after ``for_s``."""
 
     after: Literal["publish", "batch_flush", "reconnect", "request"]
-    nth: PosInt = 1
-    for_s: PosFloat | None = None
+    nth: PosCount = 1
+    for_s: Seconds | None = None
 
 
 def _trigger_kind(data: Any) -> str:

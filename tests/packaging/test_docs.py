@@ -223,3 +223,29 @@ def test_getting_started_shows_the_project_the_wheel_test_runs() -> None:
     assert scenario == (template / "scenarios" / "publish-under-latency.yaml").read_text()
     (claims,) = re.findall(r"```yaml\n# scenarios/claims.yaml\n(.*?)```", doc, re.S)
     assert claims in (template / "scenarios" / "claims.yaml").read_text()
+
+
+def test_the_limits_table_is_the_code() -> None:
+    from harness.scenario import _base, _errors, _yaml
+
+    rows = table_rows(_section(SCENARIOS.read_text(), "## Limits"))
+    expected = {
+        "file size": f"{_yaml.MAX_CHARS} bytes",
+        "values": str(_yaml.MAX_NODES),
+        "nesting": f"{_yaml.MAX_DEPTH} levels",
+        "integer literal": f"{_yaml.MAX_INT_CHARS} characters",
+        "list items": str(_base.MAX_ITEMS),
+        "seconds": f"{_base.MAX_SECONDS:g}",
+        "milliseconds": str(_base.MAX_MS),
+        "counts": str(_base.MAX_COUNT),
+        "rates": f"{_base.MIN_RATE} to {_base.MAX_RATE:.0f} per second",
+        "payload": f"{_base.MAX_PAYLOAD} bytes",
+        "bytes": str(_base.MAX_BYTES),
+        "bandwidth": f"{_base.MAX_KB_PER_S} KB/s",
+        "topology size": str(_base.MAX_SIZE),
+        "seed": str(_base.MAX_SEED),
+        "problems shown": str(_errors.MAX_SHOWN),
+    }
+    for name, value in expected.items():
+        assert name in rows, f"the limit {name!r} is not in the Limits table"
+        assert rows[name][1].split(" (")[0] == value, (name, rows[name][1], value)

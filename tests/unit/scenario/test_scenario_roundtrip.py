@@ -8,9 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.scenario import CHECKERS, Scenario, dump_scenario, parse_scenario
+from harness.scenario._base import MAX_SECONDS, MIN_RATE
 
 floats = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
-positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
+moments = st.floats(min_value=0, max_value=MAX_SECONDS)
+seconds = st.floats(min_value=1e-3, max_value=MAX_SECONDS)
+rates = st.floats(min_value=MIN_RATE, max_value=1e6)
 json_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | floats | st.text()
 json_values = st.recursive(
     json_scalars,
@@ -23,9 +26,9 @@ subjects = st.lists(tokens, min_size=1, max_size=3).map(".".join)
 
 @st.composite
 def triggers(draw: st.DrawFn, instant: bool) -> dict[str, Any]:
-    for_s = None if instant else draw(st.none() | positive)
+    for_s = None if instant else draw(st.none() | seconds)
     if draw(st.booleans()):
-        return {"at_s": draw(floats), "for_s": for_s}
+        return {"at_s": draw(moments), "for_s": for_s}
     after = draw(st.sampled_from(["publish", "batch_flush", "reconnect", "request"]))
     return {"after": after, "nth": draw(st.integers(1, 1000)), "for_s": for_s}
 
@@ -74,17 +77,19 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     data = {
         "name": draw(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")),
         "description": draw(st.text(max_size=40)),
-        "claims": draw(st.lists(st.from_regex(r"\A[a-z0-9][a-z0-9.-]{0,10}\Z"), min_size=1)),
+        "claims": draw(
+            st.lists(st.from_regex(r"\A[a-z0-9][a-z0-9.-]{0,10}\Z"), min_size=1, max_size=5)
+        ),
         "topology": {"kind": kind, "size": n, "jetstream": draw(st.booleans())},
         "service": draw(st.dictionaries(st.text(max_size=10), json_values, max_size=4)),
         "workload": {
             "publishes": {
                 "count": draw(st.integers(0, 10**6)),
-                "rate_per_s": draw(st.none() | positive),
+                "rate_per_s": draw(st.none() | rates),
                 "subjects": draw(st.lists(subjects, min_size=1, max_size=3)),
                 "batched": draw(st.booleans()),
             },
-            "requests": {"count": draw(st.integers(0, 100)), "timeout_s": draw(positive)},
+            "requests": {"count": draw(st.integers(0, 100)), "timeout_s": draw(seconds)},
             "messages": {
                 "valid": draw(st.integers(0, 100)),
                 "invalid": draw(st.integers(0, 100)),
@@ -92,8 +97,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             },
         },
         "faults": draw(st.lists(faults(kind, n), max_size=4)),
-        "checkers": draw(st.lists(checkers, min_size=1)),
-        "timeout_s": draw(positive),
+        "checkers": draw(st.lists(checkers, min_size=1, max_size=5)),
+        "timeout_s": draw(seconds),
         "markers": draw(st.lists(st.from_regex(r"\A[a-z_][a-z0-9_]{0,8}\Z"), max_size=2)),
         "seed": draw(st.none() | st.integers(0, 2**32)),
         "expect": {"start": draw(st.sampled_from(["ok", "fail"]))},
