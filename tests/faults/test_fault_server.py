@@ -90,7 +90,11 @@ def test_restart_is_an_instant_fault(
     ServerFaults(server, log).restart()()
     assert server.pid != pid
     (window,) = log.history.faults()
-    assert window.end == pytest.approx(window.start, abs=0.01)
+    # The window spans the action itself (stop and start again): opened before, closed
+    # after, never left open as a lasting fault would be.
+    assert window.status == "healed"
+    assert window.end is not None
+    assert 0 < window.end - window.start < 5.0
     assert log.active() == []
 
 
