@@ -122,6 +122,7 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
     service_links = {str(p) for p in (plan.get("links") or {}).values()}
     mine = [c for c in conns if c.proxy in service_links]
     activity = _activity(history, name)
+    reported_failed = _reported_failed(history, name, plan)
     end_of_run = max((r.t for r in history.ops()), default=0.0)
     faults = [f for f in history.faults() if f.step is not None]
     steps: list[dict[str, Any]] = []
@@ -137,7 +138,7 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
             continue
         for w in windows:
             instant = bool(step.get("instant"))
-            found = _judge(w, instant, mine, activity, history, name, end_of_run)
+            found = _judge(w, instant, mine, activity, reported_failed, end_of_run)
             row["windows"].append(found)
             if found["problem"]:
                 reasons.append(f"fault {index} ({label}): {found['problem']}")
@@ -198,8 +199,7 @@ def _judge(
     instant: bool,
     conns: list[_Conn],
     activity: list[tuple[float, float, bool]],
-    history: History,
-    service: str,
+    reported_failed: set[str],
     end_of_run: float,
 ) -> dict[str, Any]:
     end = w.end if w.end is not None else end_of_run
@@ -219,7 +219,7 @@ def _judge(
     ]
     busy = [a for a in activity if a[0] <= end and a[1] >= w.start]
     refusing = w.kind in _REFUSING or w.params.get("how") == "down"
-    if not hit and refusing and _refused_service(w, conns, busy, history, service):
+    if not hit and refusing and _refused_service(w, conns, busy, reported_failed):
         hit = [f"refused: {w.kind} kept the service out of {', '.join(sorted(links))}"]
     found["hit"] = hit
     if not hit:
@@ -240,29 +240,30 @@ def _judge(
     return found
 
 
+def _reported_failed(history: History, service: str, plan: dict[str, Any]) -> set[str]:
+    """Proxies of the pool members the service's own pool report names as failed."""
+    failed: set[str] = set()
+    for e in history.client_events(service):
+        if e.kind == "pool_initialized":
+            failed |= {str(m) for m in (e.detail.get("failed") or {})}
+    return {
+        str(proxy)
+        for target, proxy in (plan.get("links") or {}).items()
+        if str(target).removeprefix("member:") in failed and str(target).startswith("member:")
+    }
+
+
 def _refused_service(
     w: FaultRecord,
     conns: list[_Conn],
     busy: list[tuple[float, float, bool]],
-    history: History,
-    service: str,
+    reported_failed: set[str],
 ) -> bool:
     """Whether a refusing fault kept the service out, by its own report or its failures."""
-    failed_members = set()
-    for e in history.client_events(service):
-        if e.kind == "pool_initialized":
-            failed_members |= {str(m) for m in (e.detail.get("failed") or {})}
-    plan = _run_plan(history) or {}
-    members = {
-        str(target).removeprefix("member:"): str(proxy)
-        for target, proxy in (plan.get("links") or {}).items()
-        if str(target).startswith("member:")
-    }
-    if any(members.get(m) in w.links for m in failed_members):
+    if reported_failed & set(w.links):
         return True
     never_connected = not any(not c.attempt for c in conns)
     return never_connected and any(failed for _, _, failed in busy)
-
 
 
 def evidence_summary(result: CheckResult) -> str:
