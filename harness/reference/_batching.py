@@ -132,13 +132,12 @@ class BatchPublisher:
                 async with asyncio.TaskGroup() as tg:
                     tasks = [tg.create_task(self._deliver(i, pending)) for i in pending]
             finally:
+                self.counters.total_failed += sum(len(g.messages) for g in pending.values())
                 self._queue_interrupted(pending)
             outcomes = [t.result() for t in tasks]
             result = self._summarize(len(batch), outcomes)
             self.counters.batches_flushed += 1
             self.counters.last_flush = result
-            self.counters.total_success += result.successful_messages
-            self.counters.total_failed += result.failed_messages
             return result
 
     def _queue_interrupted(self, pending: dict[int, FailedGroup]) -> None:
@@ -201,13 +200,19 @@ class BatchPublisher:
                 return _Outcome(group, published=True, retries=attempt)
             failed_at = next_failed
         del pending[key]
+        self.counters.total_failed += count
         self._queue(group)
         return _Outcome(group, published=False, retries=len(self._config.retry_delays()))
 
     async def _attempt(
-        self, group: FailedGroup, conn: Connection, attempt: int
+        self, group: FailedGroup, conn: Connection, attempt: int, *, flushing: bool = True
     ) -> tuple[FailedGroup, float | None]:
-        """Try one group once; return the updated group and the failure time (None = ok)."""
+        """Try one group once; return the updated group and the failure time (None = ok).
+
+        Counters move before the event that reports them is emitted, so statistics read at
+        any moment (an observer's callback included) agree with the events already seen.
+        ``flushing=False`` for a recovery, whose successes are not flush successes.
+        """
         ids = _ids(group.messages)
         try:
             await send_confirmed(
@@ -234,6 +239,8 @@ class BatchPublisher:
             ), failed_at
         self.counters.in_flight -= len(ids)
         self.counters.published += len(ids)
+        if flushing:
+            self.counters.total_success += len(ids)
         self._bus.emit(
             "group_published",
             subject=group.subject,
@@ -276,7 +283,7 @@ class BatchPublisher:
     async def _recover_one(self, key: int, pending: dict[int, FailedGroup]) -> tuple[str, ...]:
         group = pending[key]
         conn = self._pool.route(group.subject, avoid=group.failed_members)
-        updated, failed_at = await self._attempt(group, conn, group.attempts)
+        updated, failed_at = await self._attempt(group, conn, group.attempts, flushing=False)
         del pending[key]
         if failed_at is not None:
             self._queue(updated)

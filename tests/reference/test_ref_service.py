@@ -78,6 +78,36 @@ async def test_batches_flush_by_size_and_by_interval(nats_server: NatsServer) ->
 
 
 @pytest.mark.asyncio
+async def test_flush_totals_count_each_group_as_its_event_is_emitted(
+    nats_server: NatsServer,
+) -> None:
+    """A stats snapshot taken mid-flush agrees with the group events already emitted.
+
+    Two subjects make two groups per flush; the observer reads the statistics the moment
+    each ``group_published`` arrives, before the flush as a whole has returned.
+    """
+    config = make_config(nats_server.url, batch_size=1000, flush_interval=60)
+    seen: list[tuple[int, int]] = []
+    published = 0
+    async with NATSService(config) as service:
+
+        def read_stats(event: object) -> None:
+            nonlocal published
+            if getattr(event, "kind", None) == "group_published":
+                published += len(getattr(event, "message_ids", ()))
+                stats = service.get_connection_stats()
+                seen.append((published, stats.total_flush_successful_messages))
+
+        service.add_observer(read_stats)
+        for i in range(20):
+            await service.publish_batched(f"mid.{i % 2}", b"x")
+        result = await service.flush()
+    assert result.successful_messages == 20
+    assert [total for _, total in seen] == [10, 20]
+    assert all(total == emitted for emitted, total in seen)
+
+
+@pytest.mark.asyncio
 async def test_close_flushes_the_current_batch(nats_server: NatsServer) -> None:
     observer = await raw_client(nats_server.url)
     seen: set[str] = set()
