@@ -107,11 +107,12 @@ class HookedBatchPublisher(BatchPublisher):
                 return _Outcome(group, published=True, retries=attempt)
             failed_at = next_failed
         del pending[key]
+        self.counters.total_failed += count
         self._queue(group)
         return _Outcome(group, published=False, retries=len(delays))
 
     async def _attempt(
-        self, group: FailedGroup, conn: Connection, attempt: int
+        self, group: FailedGroup, conn: Connection, attempt: int, *, flushing: bool = True
     ) -> tuple[FailedGroup, float | None]:
         ids = _ids(group.messages)
         try:
@@ -137,6 +138,8 @@ class HookedBatchPublisher(BatchPublisher):
             ), failed_at
         self.counters.in_flight -= len(ids)
         self.counters.published += len(ids)
+        if flushing:
+            self.counters.total_success += len(ids)
         self._bus.emit(
             "group_published",
             subject=group.subject,

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from tests.mutants.catalog import Mutant
+from tests.mutants._mutant import Mutant
 
 __all__ = ["Kill", "Run", "candidates", "kill", "kill_all", "run_files"]
 

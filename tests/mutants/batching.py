@@ -50,7 +50,8 @@ class _AllOrNothingFlush(HookedBatchPublisher):
             sent = 0
             try:
                 for group in groups:
-                    _, failed_at = await self._attempt(group, self._pool.route(group.subject), 0)
+                    conn = self._pool.route(group.subject)
+                    _, failed_at = await self._attempt(group, conn, 0)
                     if failed_at is not None:
                         raise NATSPublishError(f"batch flush failed on {group.subject!r}")
                     sent += len(group.messages)
@@ -65,8 +66,7 @@ class _AllOrNothingFlush(HookedBatchPublisher):
             )
             self.counters.batches_flushed += 1
             self.counters.last_flush = result
-            self.counters.total_success += sent
-            self.counters.total_failed += len(batch) - sent
+            self.counters.total_failed += len(batch) - sent  # successes: counted per group
             return result
 
 
@@ -159,7 +159,7 @@ class _RecoverDropsRefailed(HookedBatchPublisher):
     async def _recover_one(self, key: int, pending: dict[int, FailedGroup]) -> tuple[str, ...]:
         group = pending[key]
         conn = self._pool.route(group.subject, avoid=group.failed_members)
-        _, failed_at = await self._attempt(group, conn, group.attempts)
+        _, failed_at = await self._attempt(group, conn, group.attempts, flushing=False)
         del pending[key]
         if failed_at is not None:
             self.counters.in_flight -= len(group.messages)

@@ -2,46 +2,27 @@
 
 ``first`` names the scenarios most likely to kill it; the killing run tries them before
 the other scenarios that verify one of its claims, and stops at the first kill.
+
+The entries below are the original set. A mutant module may also carry its own entries as
+a module-level ``CATALOG`` tuple (see :func:`_collected`), so a new family of mutants is one
+new file: its factories and their entries side by side.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
+from pathlib import Path
+
+from tests.mutants._mutant import Mutant
 
 __all__ = ["MUTANTS", "Mutant", "by_name"]
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """One defect behind the ``ServiceUnderTest`` adapter.
-
-    Attributes:
-        name: the factory's name in its module.
-        module: the module under ``tests.mutants``.
-        claims: the claim ids it breaks.
-        defect: what is wrong, in one line.
-        first: scenario names to try first, most likely killer first.
-        survives: why no scenario can catch it yet (the harness change it needs), for a
-            known survivor; its test is then a strict xfail, so the fix is noticed.
-    """
-
-    name: str
-    module: str
-    claims: tuple[str, ...]
-    defect: str
-    first: tuple[str, ...] = ()
-    survives: str = ""
-
-    @property
-    def spec(self) -> str:
-        """The ``--sut`` value."""
-        return f"tests.mutants.{self.module}:{self.name}"
 
 
 _TYPED = "fix.typed-errors"
 _REQUEST = ("fix.typed-errors.request", _TYPED)
 
-MUTANTS: tuple[Mutant, ...] = (
+_LISTED: tuple[Mutant, ...] = (
     # fix.async-helpers
     Mutant(
         "blocking_health_probe",
@@ -286,6 +267,32 @@ MUTANTS: tuple[Mutant, ...] = (
         ("batch-metrics-queue-and-recover",),
     ),
 )
+
+
+def _collected() -> tuple[Mutant, ...]:
+    """The ``CATALOG`` entries of every module of this package, in module-name order."""
+    found: list[Mutant] = []
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in ("catalog", "table", "test_mutants"):
+            continue
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        entries = getattr(module, "CATALOG", ())
+        for entry in entries:
+            if not isinstance(entry, Mutant) or entry.module != info.name:
+                raise TypeError(
+                    f"tests/mutants/{info.name}.py: CATALOG entry {entry!r} is not "
+                    f"a Mutant of module {info.name!r}"
+                )
+        found.extend(entries)
+    return tuple(found)
+
+
+MUTANTS: tuple[Mutant, ...] = (*_LISTED, *_collected())
+_names = [m.name for m in MUTANTS]
+if len(set(_names)) != len(_names):
+    raise ValueError(
+        f"duplicate mutant names: {sorted({n for n in _names if _names.count(n) > 1})}"
+    )
 
 
 def by_name(name: str) -> Mutant:
