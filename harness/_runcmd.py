@@ -7,6 +7,7 @@ pytest's terminal output with one line per scenario and writes ``reports/run-*.j
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shlex
@@ -18,20 +19,42 @@ from typing import Any
 
 import pytest
 
-from harness.report._paths import DEFAULT_FOLDER, KEEP_RUNS, claim_run_paths, clash, prune_runs
+from harness.report._paths import (
+    DEFAULT_FOLDER,
+    KEEP_RUNS,
+    _report_files,
+    claim_run_paths,
+    clash,
+    prune_runs,
+)
 
-__all__ = ["run_scenarios"]
+__all__ = ["EXIT_INTERRUPTED", "run_scenarios"]
+
+EXIT_INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 
 
 class _Progress:
     """A pytest plugin printing one line per scenario and collecting the summary."""
 
-    def __init__(self, sut: str | None = None) -> None:
+    def __init__(self, sut: str | None = None, paths: Sequence[str] = ()) -> None:
         self.sut = sut
+        self.paths = list(paths)
         self.total = 0
         self.done = 0
         self.rows: list[dict[str, Any]] = []
         self.errors: list[str] = []
+        self.empty: list[str] = []
+        """Paths given on the command line that hold no scenario."""
+        self.causes: dict[str, int] = {}
+        """Error cause -> the number of the first scenario it ended (printed once)."""
+        self.interrupted = False
+        """Ctrl-C (pytest also says "interrupted" after a collection error)."""
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest stops a session after a collection error with Session.Interrupted, a
+        # KeyboardInterrupt subclass, and pytest.exit() with its own; only Ctrl-C counts.
+        self.interrupted = excinfo.type is KeyboardInterrupt
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -43,6 +66,11 @@ class _Progress:
         from harness.scenario._collect import DEFAULT_SUT, describe_sut
 
         self.total = len(session.items)
+        files = {Path(str(item.path)).resolve() for item in session.items}
+        self.empty = [p for p in self.paths if not _holds_any(Path(p).resolve(), files)]
+        if self.empty and not self.errors:
+            print(f"nats-harness run: no scenario in {', '.join(self.empty)}", flush=True)
+            pytest.exit("no scenario", returncode=pytest.ExitCode.USAGE_ERROR)
         print(f"nats-harness run: {self.total} scenario(s)", flush=True)
         print(f"service under test: {describe_sut(self.sut or DEFAULT_SUT)}", flush=True)
 
@@ -67,7 +95,9 @@ class _Progress:
         )
         if props.get("evidence"):
             print(_indent(str(props["evidence"])), flush=True)
-        if verdict not in ("valid", "skipped"):
+        if verdict == "ERROR":
+            self._print_cause(report)
+        elif verdict not in ("valid", "skipped"):
             print(_indent(message.strip()), flush=True)
         self.rows.append(
             {
@@ -79,6 +109,44 @@ class _Progress:
                 "evidence": str(props.get("evidence", "")),
             }
         )
+
+    def _print_cause(self, report: pytest.TestReport) -> None:
+        """The exception that ended a scenario, in a line or two; once for a repeated cause.
+
+        The whole traceback is in the JSON summary and the HTML fault report.
+        """
+        from harness.report._pytest import crash_message
+
+        cause = crash_message(report) or report.longreprtext.strip().splitlines()[-1:][0]
+        first = self.causes.setdefault(cause, self.done)
+        if first != self.done:
+            print(f"    the same error as [{first}/{self.total}]", flush=True)
+        else:
+            print(_indent(cause, limit=4), flush=True)
+
+
+def _holds_any(path: Path, files: set[Path]) -> bool:
+    """Whether ``path`` is one of ``files`` or a folder above one."""
+    return any(f == path or path in f.parents for f in files)
+
+
+def _writable(path: Path, option: str) -> str | None:
+    """Why ``path`` cannot be written (``None`` if it can), checked before any scenario runs.
+
+    Creates the missing folders (as the run would); leaves no file behind.
+    """
+    if path.is_dir():
+        return f"{option} {path}: is a folder, not a file"
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        return f"{option} {path}: cannot be written ({exc.strerror or exc})"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return None
 
 
 def _indent(text: str, limit: int = 40) -> str:
@@ -113,17 +181,41 @@ def run_scenarios(
     (0 keeps all; see :mod:`harness.report._paths`).
 
     Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
-    2 a file could not be loaded, or nothing was found, or the report options clash.
+    2 a file could not be loaded, a path holds no scenario, or the report options clash
+    or name a file that cannot be written (checked before anything runs); 130 interrupted
+    (Ctrl-C), after writing the summary of what ran.
     """
     _escape_odd_output()
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         print(f"nats-harness run: no such file or folder: {', '.join(missing)}")
         return 2
+    from harness.scenario._collect import is_scenario_file
+
+    not_scenarios = [
+        p for p in paths if Path(p).is_file() and not is_scenario_file(Path(p).resolve())
+    ]
+    if not_scenarios:
+        print(
+            f"nats-harness run: no scenario in {', '.join(not_scenarios)} (a scenario file is "
+            "a .yaml or .yml file, other than claims.yaml, below a folder named scenarios or "
+            "replays)"
+        )
+        return 2
     problem = clash(report, fault_report)
     if problem:
         print(f"nats-harness run: {problem}", file=sys.stderr)
         return 2
+    for option, target_path in (("--report", report), ("--fault-report", fault_report)):
+        if target_path is None:
+            continue
+        files = [target_path]
+        if option == "--fault-report":
+            files = list(_report_files(target_path))
+        for file in files:
+            if problem := _writable(file, option):
+                print(f"nats-harness run: {problem}", file=sys.stderr)
+                return 2
     # harness is imported before pytest starts here, so pytest cannot rewrite its asserts
     # (it says so with a warning, an error under a project's filterwarnings = error); the
     # harness has no asserts to rewrite.
@@ -144,18 +236,32 @@ def run_scenarios(
     ]
     if sut:
         args += ["--sut", sut]
+    folder_existed = DEFAULT_FOLDER.is_dir()
     run_paths = claim_run_paths(report, fault_report, DEFAULT_FOLDER)
+    ours = [p for p in (run_paths.html, run_paths.data) if not p.exists()]
     summary_path, html = run_paths.summary, run_paths.html
     command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
     args += ["--fault-report", str(html), "--fault-report-command", command]
-    progress = _Progress(sut)
+    progress = _Progress(sut, paths)
     started = time.monotonic()
     code = int(pytest.main(args, plugins=[progress]))
     elapsed = time.monotonic() - started
+    if progress.empty and not progress.errors:  # said in collection; nothing ran
+        for path in ours:  # leave nothing behind: an empty fault report,
+            path.unlink(missing_ok=True)
+        if report is None:  # the claimed summary name, a new reports/
+            summary_path.unlink(missing_ok=True)
+            if not folder_existed:
+                with contextlib.suppress(OSError):
+                    DEFAULT_FOLDER.rmdir()
+        return 2
     counts: dict[str, int] = {}
     for row in progress.rows:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "nothing ran"
+    interrupted = progress.interrupted
+    if interrupted:
+        summary = f"interrupted after {progress.done} of {progress.total} scenario(s): {summary}"
     target = summary_path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
@@ -175,6 +281,8 @@ def run_scenarios(
         print(f"fault report: {html}", flush=True)
     if report is None:
         prune_runs(DEFAULT_FOLDER, keep_runs)
-    if progress.errors or code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if progress.errors or code in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
         return 2
     return 0 if code == pytest.ExitCode.OK else 1

@@ -38,6 +38,17 @@ def _count(value: str) -> int:
     return number
 
 
+def _positive(value: str) -> int:
+    """``--repeat``: an integer >= 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -55,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reference service or --sut, print one line per scenario, write a JSON summary "
         "under reports/, and exit non-zero if any verdict is not valid.",
         epilog="Exit codes: 0 every scenario valid; 1 a verdict invalid or unknown, or a "
-        "scenario errored; 2 a file could not be loaded or nothing was found, or --report "
-        "and --fault-report name the same file. The --sut "
+        "scenario errored; 2 a bad argument (checked before anything runs): a file could "
+        "not be loaded, a path holds no scenario, --report and --fault-report name the same "
+        "file or one that cannot be written; 130 interrupted (Ctrl-C). The --sut "
         "module must be importable: install the project, or set pythonpath in its pytest "
         "configuration.",
     )
@@ -120,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run scenario files the way the property tests ran them (a reused "
         "server and a proxy seeded so the scenario's seed gives the same draws) against "
         "--sut, else the file's '# sut:' header, else the reference service. Exit 0 if "
-        "every verdict is valid, 1 if one is not (the failure reproduced), 2 on a load error.",
+        "every verdict is valid, 1 if one is not (the failure reproduced), 2 on a load error "
+        "or a bad argument, 130 if interrupted (Ctrl-C).",
     )
     replay.add_argument("files", nargs="+", metavar="FILE", help="scenario files")
     replay.add_argument(
@@ -131,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the service under test (default: the file's '# sut:' line, else the reference)",
     )
     replay.add_argument(
-        "--repeat", type=int, default=1, metavar="N", help="run each file N times (default 1)"
+        "--repeat", type=_positive, default=1, metavar="N", help="run each file N times (default 1)"
     )
     smoke = sub.add_parser(
         "smoke",

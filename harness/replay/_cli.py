@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from harness._runcmd import EXIT_INTERRUPTED
 from harness.errors import ConfigError
 from harness.replay._env import ReusableEnv
 from harness.replay._files import read_sut
@@ -30,7 +31,8 @@ def _indent(text: str) -> str:
 
 
 def replay_main(files: Sequence[str], *, sut: str | None = None, repeat: int = 1) -> int:
-    """Replay ``files``; return the exit code (0 all valid, 1 a verdict not valid, 2 a load error).
+    """Replay ``files``; return the exit code (0 all valid, 1 a verdict not valid, 2 a load
+    error or ``repeat < 1``, 130 interrupted).
 
     Args:
         files: scenario files.
@@ -48,13 +50,33 @@ def replay_main(files: Sequence[str], *, sut: str | None = None, repeat: int = 1
         except (ScenarioError, ConfigError, OSError) as exc:
             print(f"nats-harness replay: cannot load {file}:\n{_indent(str(exc))}", flush=True)
             return 2
+    if repeat < 1:
+        print(f"nats-harness replay: --repeat must be >= 1, got {repeat}", flush=True)
+        return 2
     total = len(loaded) * repeat
     print(f"nats-harness replay: {total} run(s)", flush=True)
-    bad = done = 0
+    tally = {"bad": 0, "done": 0}
+    try:
+        _replay(loaded, repeat, tally)
+    except KeyboardInterrupt:
+        done = tally["done"]
+        print(f"nats-harness replay: interrupted in run {done} of {total}", flush=True)
+        return EXIT_INTERRUPTED
+    bad = tally["bad"]
+    print(f"{total - bad} valid, {bad} not valid", flush=True)
+    return 1 if bad else 0
+
+
+def _replay(
+    loaded: list[tuple[str, Scenario, str, SutFactory]], repeat: int, tally: dict[str, int]
+) -> None:
+    """Run each loaded file ``repeat`` times, counting into ``tally`` (``bad``, ``done``)."""
+    total = len(loaded) * repeat
     with ReusableEnv() as env:
         for file, scenario, spec, factory in loaded:
             for _ in range(repeat):
-                done += 1
+                tally["done"] += 1
+                done = tally["done"]
                 started = time.monotonic()
                 try:
                     result = env.run(scenario, factory)
@@ -70,7 +92,5 @@ def replay_main(files: Sequence[str], *, sut: str | None = None, repeat: int = 1
                 label = f"{file}::{scenario.name}"
                 print(f"[{done}/{total}] {label:<60} {verdict:<8} {elapsed:6.1f}s", flush=True)
                 if verdict != "valid":
-                    bad += 1
+                    tally["bad"] += 1
                     print(_indent(f"sut: {spec}\n{message}"), flush=True)
-    print(f"{total - bad} valid, {bad} not valid", flush=True)
-    return 1 if bad else 0

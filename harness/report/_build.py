@@ -32,7 +32,7 @@ from harness.report._model import (
 )
 from harness.report._readable import readable
 
-__all__ = ["BINS", "MAX_MARKS", "build_entry", "verdict_word"]
+__all__ = ["BINS", "MAX_FAILURE", "MAX_MARKS", "build_entry", "cut_middle", "verdict_word"]
 
 #: time bins of the message-outcome strip
 BINS = 40
@@ -134,7 +134,7 @@ def build_entry(
         verdict=None if verdict is None else verdict_word(verdict),
         claims=tuple(claims),
         replay=tuple(replay),
-        failure=_cut(failure, MAX_FAILURE),
+        failure=cut_middle(failure, MAX_FAILURE),
         checks=tuple(
             Check(r.name, verdict_word(r.valid), _cut(r.message, 2000), _trim(r.details))
             for r in results
@@ -323,6 +323,17 @@ def _num(value: object) -> float | None:
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cut_middle(text: str, limit: int) -> str:
+    """Keep the start and, at twice its length, the end of ``text``: a traceback's last
+    lines (the exception and its message) matter most, its first lines say where it began."""
+    if len(text) <= limit:
+        return text
+    gap = f"\n… ({len(text) - limit} characters left out) …\n"
+    head = (limit - len(gap)) // 3
+    tail = limit - len(gap) - head
+    return text[:head] + gap + text[len(text) - tail :]
 
 
 def _trim(value: Any, depth: int = 0) -> Any:

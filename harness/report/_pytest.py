@@ -30,7 +30,7 @@ import pytest
 
 from harness.checkers import CheckResult, Validity
 from harness.history import History
-from harness.report._build import build_entry, verdict_word
+from harness.report._build import MAX_FAILURE, build_entry, cut_middle, verdict_word
 from harness.report._model import Outcome, TestEntry
 
 __all__ = ["CHECKS_KEY", "FaultReportPlugin", "anchor", "record_checks"]
@@ -85,12 +85,29 @@ def _history_among(funcargs: dict[str, Any]) -> History | None:
     return next((v for v in funcargs.values() if isinstance(v, History)), None)
 
 
+def failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """The failure's cause (the exception and its message) first, then the full text."""
+    text = report.longreprtext
+    cause = crash_message(report)
+    return f"{cause}\n\n{text}" if cause and not text.startswith(cause) else text
+
+
+def crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """``Type: message`` of the exception that failed ``report`` (``""`` if not known)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None)
+    if isinstance(message, str) and message.strip():
+        return message.strip()
+    lines = [line for line in report.longreprtext.splitlines() if line.startswith("E ")]
+    return "\n".join(line[1:].strip() for line in lines[-2:])
+
+
 def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[Outcome, str]:
     """The test's outcome and failure text from its setup, call and teardown reports."""
     for when in ("setup", "call", "teardown"):
         r = phases.get(when)
         if r is not None and r.failed:
-            return ("failed" if when == "call" else "error"), r.longreprtext
+            return ("failed" if when == "call" else "error"), failure_text(r)
     call = phases.get("call")
     if call is not None and hasattr(call, "wasxfail"):
         return ("xfailed" if call.skipped else "xpassed"), ""
@@ -181,7 +198,11 @@ class FaultReportPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if self.writer and report.failed:
             self.collect_errors[report.nodeid] = TestEntry(
-                report.nodeid, "collect", "error", 0.0, failure=report.longreprtext[:6000]
+                report.nodeid,
+                "collect",
+                "error",
+                0.0,
+                failure=cut_middle(failure_text(report), MAX_FAILURE),
             )
 
     @pytest.hookimpl(trylast=True)
