@@ -36,7 +36,9 @@ from pathlib import Path
 
 __all__ = [
     "OWNER_ENV",
+    "forget_dir",
     "kill_group",
+    "own_temp_dir",
     "registry_dir",
     "spawn",
     "sweep_orphans",
@@ -174,7 +176,9 @@ def _is_ours(pid: int, owner: int) -> bool:
 
 
 def sweep_orphans() -> list[int]:
-    """Kill children whose owner process is dead; return the pids killed."""
+    """Kill children whose owner process is dead, and delete its recorded temp folders
+    (:func:`own_temp_dir`); return the pids killed."""
+    _sweep_dirs()
     killed: list[int] = []
     for entry in registry_dir().glob("*.json"):
         try:
@@ -192,6 +196,60 @@ def sweep_orphans() -> list[int]:
         with contextlib.suppress(OSError):
             entry.unlink()
     return killed
+
+
+_DIR_PREFIX = "nfh-"
+
+
+def _dirs_registry() -> Path:
+    path = registry_dir().parent / "dirs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def own_temp_dir(prefix: str = _DIR_PREFIX) -> Path:
+    """A new temporary folder, recorded with this process as its owner.
+
+    If this process dies without :func:`forget_dir` (SIGKILL), a later
+    :func:`sweep_orphans` deletes the folder. ``prefix`` must start with ``nfh-``: only
+    such folders directly in the temp directory are ever swept.
+    """
+    if not prefix.startswith(_DIR_PREFIX):
+        raise ValueError(f"prefix must start with {_DIR_PREFIX!r}, got {prefix!r}")
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    record = {"dir": str(path), "owner": os.getpid()}
+    (_dirs_registry() / f"{path.name}.json").write_text(json.dumps(record))
+    return path
+
+
+def forget_dir(path: Path) -> None:
+    """Delete ``path`` and its record (the owner is done with it)."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (_dirs_registry() / f"{path.name}.json").unlink()
+
+
+def _sweep_dirs() -> list[Path]:
+    """Delete the recorded temp folders whose owner process is dead."""
+    removed: list[Path] = []
+    temp = Path(tempfile.gettempdir()).resolve()
+    for entry in _dirs_registry().glob("*.json"):
+        try:
+            record = json.loads(entry.read_text())
+            path, owner = Path(record["dir"]), int(record["owner"])
+        except (OSError, ValueError, KeyError, TypeError):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+            continue
+        if _alive(owner):
+            continue
+        safe = path.parent.resolve() == temp and path.name.startswith(_DIR_PREFIX)
+        if safe and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        with contextlib.suppress(OSError):
+            entry.unlink()
+    return removed
 
 
 def sweep_own() -> list[int]:

@@ -99,6 +99,9 @@ async def _main(binary: str | None) -> None:
 
 def run_smoke(binary: str | None = None) -> int:
     """Run the smoke job; return the process exit code."""
+    from harness import _proc
+
+    _proc.sweep_orphans()  # servers and temp folders of an earlier smoke that was killed
     print("nats-harness smoke: real servers, real faults", flush=True)
     started = time.perf_counter()
     try:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
+from harness import _proc
 from harness._wait import wait_until
 from harness.errors import ClusterError, MonitoringError, ServerNotRunning, WaitTimeout
 from harness.servers._config import ClusterSpec, ServerConfig
@@ -61,9 +60,7 @@ class NatsCluster:
         self.start_timeout = start_timeout
         self._own_dir = base_dir is None
         self.directory = (
-            Path(base_dir) / self.name
-            if base_dir
-            else Path(tempfile.mkdtemp(prefix="nfh-cluster-"))
+            Path(base_dir) / self.name if base_dir else _proc.own_temp_dir("nfh-cluster-")
         )
         self._binary = binary
         self._node_config = node_config
@@ -195,7 +192,7 @@ class NatsCluster:
             self._placeholder.close()
             self._placeholder = None
         if self._own_dir:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            _proc.forget_dir(self.directory)
 
     def __enter__(self) -> NatsCluster:
         return self.start()

@@ -12,11 +12,9 @@ import contextlib
 import itertools
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -91,7 +89,7 @@ class NatsServer:
         self.cluster = cluster
         self.start_timeout = start_timeout
         self._own_dir = base_dir is None
-        parent = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="nfh-"))
+        parent = Path(base_dir) if base_dir else _proc.own_temp_dir()
         self.directory = parent / self.name if not self._own_dir else parent
         self.directory.mkdir(parents=True, exist_ok=True)
         self.store_dir = self.directory / "jetstream"
@@ -436,7 +434,7 @@ class NatsServer:
             self.stop()
             self._release_ports()
         if self._own_dir:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            _proc.forget_dir(self.directory)
 
     def __enter__(self) -> NatsServer:
         return self.start()

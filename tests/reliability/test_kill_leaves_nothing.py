@@ -161,3 +161,48 @@ def test_sigkill_of_nats_harness_run_mid_scenario_leaves_nothing(tmp_path: Path)
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 valid" in again.stdout
+
+
+def _temp_folders_of(owner: int) -> list[Path]:
+    """The temp folders recorded for ``owner`` (harness._proc.own_temp_dir) that exist."""
+    from harness._proc import registry_dir
+
+    found = []
+    for entry in (registry_dir().parent / "dirs").glob("*.json"):
+        try:
+            record = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("owner") == owner and Path(record["dir"]).is_dir():
+            found.append(Path(record["dir"]))
+    return found
+
+
+def test_sigkill_of_smoke_leaves_folders_the_next_run_sweeps(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "smoke"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(
+            lambda: bool(_temp_folders_of(proc.pid)) and bool(owned_by(proc.pid)),
+            timeout=60,
+            what="nats-harness smoke to start a server in a temp folder",
+        )
+        left = _temp_folders_of(proc.pid)
+        _kill_and_check(proc.pid)
+    finally:
+        _stop(proc)
+    assert all(folder.is_dir() for folder in left)  # SIGKILL: nobody cleaned up
+    assert all(folder.name.startswith("nfh-") for folder in left), left
+    again = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "smoke"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not any(folder.exists() for folder in left), left
