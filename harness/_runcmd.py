@@ -27,6 +27,7 @@ from harness.report._paths import (
     clash,
     prune_runs,
 )
+from harness.report._text import clean_data, clean_text
 
 __all__ = ["EXIT_INTERRUPTED", "run_scenarios"]
 
@@ -90,7 +91,7 @@ class _Progress:
             verdict = "INVALID" if "verdict" in props else "ERROR"
         message = str(props.get("message") or (report.longreprtext if report.failed else ""))
         print(
-            f"[{self.done}/{self.total}] {report.nodeid:<60} {verdict:<8} {report.duration:6.1f}s",
+            f"[{self.done}/{self.total}] {clean_text(report.nodeid):<60} {verdict:<8} {report.duration:6.1f}s",
             flush=True,
         )
         if props.get("evidence"):
@@ -150,7 +151,7 @@ def _writable(path: Path, option: str) -> str | None:
 
 
 def _indent(text: str, limit: int = 40) -> str:
-    lines = text.splitlines()
+    lines = clean_text(text).splitlines()
     shown = lines[:limit] + (
         [f"... ({len(lines) - limit} more lines)"] if len(lines) > limit else []
     )
@@ -264,18 +265,16 @@ def run_scenarios(
         summary = f"interrupted after {progress.done} of {progress.total} scenario(s): {summary}"
     target = summary_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        json.dumps(
-            {
-                "paths": list(paths),
-                "sut": sut,
-                "elapsed_s": elapsed,
-                "scenarios": progress.rows,
-                "errors": progress.errors,
-            },
-            indent=2,
-        )
-    )
+    data = {
+        "paths": list(paths),
+        "sut": sut,
+        "elapsed_s": elapsed,
+        "scenarios": progress.rows,
+        "errors": progress.errors,
+    }
+    # odd text (a lone surrogate from a file name, NUL, control bytes) replaced as the
+    # fault report does, so any JSON reader can read the summary
+    target.write_text(json.dumps(clean_data(data), indent=2), encoding="utf-8")
     print(f"{summary} in {elapsed:.1f}s; summary written to {target}", flush=True)
     if html.exists():
         print(f"fault report: {html}", flush=True)

@@ -7,6 +7,7 @@ errored (its cause printed once, in a line or two), and 130 for Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -154,3 +155,28 @@ def test_replay_repeat_must_be_at_least_1(tmp_path: Path, value: str) -> None:
     assert out.returncode == 2, out.stdout + out.stderr
     assert f"expected an integer >= 1, got '{value}'" in out.stderr
     assert "run(s)" not in out.stdout
+
+
+def test_the_summary_json_holds_only_clean_text(tmp_path: Path) -> None:
+    (tmp_path / "oddsut.py").write_text(
+        "def make():\n"
+        "    raise RuntimeError('bad \\udcff text \\x00 with \\x1b[31m escapes')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    out = subprocess.run(
+        [str(SCRIPT), "run", str(FAST), "--sut", "oddsut:make", "--report", "s.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    raw = (tmp_path / "s.json").read_bytes().decode("utf-8")  # strict
+    data = json.loads(raw)
+    message = data["scenarios"][0]["message"]
+    assert "bad" in message
+    message.encode("utf-8")  # no lone surrogate survived the round trip
+    assert "\x00" not in message
+    assert "\x1b" not in message
