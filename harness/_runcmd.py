@@ -90,8 +90,9 @@ class _Progress:
         else:
             verdict = "INVALID" if "verdict" in props else "ERROR"
         message = str(props.get("message") or (report.longreprtext if report.failed else ""))
+        label = clean_text(report.nodeid)
         print(
-            f"[{self.done}/{self.total}] {clean_text(report.nodeid):<60} {verdict:<8} {report.duration:6.1f}s",
+            f"[{self.done}/{self.total}] {label:<60} {verdict:<8} {report.duration:6.1f}s",
             flush=True,
         )
         if props.get("evidence"):
