@@ -90,7 +90,7 @@ class _Progress:
         else:
             verdict = "INVALID" if "verdict" in props else "ERROR"
         message = str(props.get("message") or (report.longreprtext if report.failed else ""))
-        label = clean_text(report.nodeid)
+        label = report.nodeid  # odd bytes of a file name print as escapes (see above)
         print(
             f"[{self.done}/{self.total}] {label:<60} {verdict:<8} {report.duration:6.1f}s",
             flush=True,
