@@ -7,13 +7,14 @@ pytest's terminal output with one line per scenario and writes ``reports/run-*.j
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
+import os
 import shlex
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +30,27 @@ from harness.report._paths import (
 )
 from harness.report._text import clean_data, clean_text
 
-__all__ = ["EXIT_INTERRUPTED", "run_scenarios"]
+__all__ = ["EXIT_INTERRUPTED", "Selection", "run_scenarios"]
 
 EXIT_INTERRUPTED = 130
 """The exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 
 
-class _Progress:
-    """A pytest plugin printing one line per scenario and collecting the summary."""
+class _Collected:
+    """A pytest plugin for the collection pass: what the paths hold and what is selected."""
 
-    def __init__(self, sut: str | None = None, paths: Sequence[str] = ()) -> None:
-        self.sut = sut
-        self.paths = list(paths)
-        self.total = 0
-        self.done = 0
-        self.rows: list[dict[str, Any]] = []
+    def __init__(self) -> None:
+        self.files: set[Path] = set()
+        """Every scenario file found, before any selection."""
+        self.found = 0
+        self.claims: set[str] = set()
+        self.selected: list[str] = []
+        """Node ids of the selected scenarios, in collection order."""
         self.errors: list[str] = []
-        self.empty: list[str] = []
-        """Paths given on the command line that hold no scenario."""
-        self.causes: dict[str, int] = {}
-        """Error cause -> the number of the first scenario it ended (printed once)."""
         self.interrupted = False
-        """Ctrl-C (pytest also says "interrupted" after a collection error)."""
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        # pytest stops a session after a collection error with Session.Interrupted, a
-        # KeyboardInterrupt subclass, and pytest.exit() with its own; only Ctrl-C counts.
-        self.interrupted = excinfo.type is KeyboardInterrupt
+        self.interrupted = _is_ctrl_c(excinfo)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -63,17 +58,55 @@ class _Progress:
             self.errors.append(text)
             print(f"ERROR collecting {report.nodeid}:\n{_indent(text)}", flush=True)
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from harness.scenario._collect import DEFAULT_SUT, describe_sut
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.found = len(items)
+        from harness.scenario._collect import claims_of
 
-        self.total = len(session.items)
-        files = {Path(str(item.path)).resolve() for item in session.items}
-        self.empty = [p for p in self.paths if not _holds_any(Path(p).resolve(), files)]
-        if self.empty and not self.errors:
-            print(f"nats-harness run: no scenario in {', '.join(self.empty)}", flush=True)
-            pytest.exit("no scenario", returncode=pytest.ExitCode.USAGE_ERROR)
-        print(f"nats-harness run: {self.total} scenario(s)", flush=True)
-        print(f"service under test: {describe_sut(self.sut or DEFAULT_SUT)}", flush=True)
+        for item in items:
+            self.files.add(Path(str(item.path)).resolve())
+            self.claims.update(claims_of(item))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = [item.nodeid for item in session.items]
+
+
+def _is_ctrl_c(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    # pytest stops a session after a collection error with Session.Interrupted, a
+    # KeyboardInterrupt subclass, and pytest.exit() with its own; only Ctrl-C counts.
+    return excinfo.type is KeyboardInterrupt
+
+
+class _Progress:
+    """A pytest plugin printing one line per scenario and collecting the summary.
+
+    Under ``-n`` the reports arrive at the controller as each worker finishes a scenario,
+    so the lines come in completion order; the summary's rows follow ``order``.
+    """
+
+    def __init__(self, order: Sequence[str]) -> None:
+        self.order = {nodeid: i for i, nodeid in enumerate(order)}
+        self.total = len(order)
+        self.done = 0
+        self.rows: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.causes: dict[str, int] = {}
+        """Error cause -> the number of the first scenario it ended (printed once)."""
+        self.interrupted = False
+        """Ctrl-C (pytest also says "interrupted" after a collection error)."""
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.interrupted = _is_ctrl_c(excinfo)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a file changed between the two passes
+            text = str(report.longrepr)
+            self.errors.append(text)
+            print(f"ERROR collecting {report.nodeid}:\n{_indent(text)}", flush=True)
+
+    def sorted_rows(self) -> list[dict[str, Any]]:
+        """The rows in collection order, whatever order the scenarios finished in."""
+        return sorted(self.rows, key=lambda row: self.order.get(row["id"], len(self.order)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         final = report.when == "call" or (report.when == "setup" and not report.passed)
@@ -167,57 +200,43 @@ def _escape_odd_output() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def run_scenarios(
-    paths: Sequence[str],
-    *,
-    sut: str | None,
-    report: Path | None,
-    fault_report: Path | None = None,
-    keep_runs: int = KEEP_RUNS,
-) -> int:
-    """Run the scenario files or folders in ``paths``; return the process exit code.
+@dataclass(frozen=True)
+class Selection:
+    """Which scenarios of the paths run: ``--claim`` (any of), ``-k`` and ``-m`` (pytest's)."""
 
-    Also writes the HTML fault report (default: beside the summary, ``<summary
-    stem>-report.html``, with its JSON). Without ``report``, the summary gets a unique
-    stamped name in ``reports/`` and only the newest ``keep_runs`` runs there are kept
-    (0 keeps all; see :mod:`harness.report._paths`).
+    claims: tuple[str, ...] = ()
+    keyword: str | None = None
+    marker: str | None = None
 
-    Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
-    2 a file could not be loaded, a path holds no scenario, or the report options clash
-    or name a file that cannot be written (checked before anything runs); 130 interrupted
-    (Ctrl-C), after writing the summary of what ran.
-    """
-    _escape_odd_output()
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        print(f"nats-harness run: no such file or folder: {', '.join(missing)}")
-        return 2
-    from harness.scenario._collect import is_scenario_file
+    def __bool__(self) -> bool:
+        return bool(self.claims or self.keyword or self.marker)
 
-    not_scenarios = [
-        p for p in paths if Path(p).is_file() and not is_scenario_file(Path(p).resolve())
-    ]
-    if not_scenarios:
-        print(
-            f"nats-harness run: no scenario in {', '.join(not_scenarios)} (a scenario file is "
-            "a .yaml or .yml file, other than claims.yaml, below a folder named scenarios or "
-            "replays)"
-        )
-        return 2
-    problem = clash(report, fault_report)
-    if problem:
-        print(f"nats-harness run: {problem}", file=sys.stderr)
-        return 2
-    for option, target_path in (("--report", report), ("--fault-report", fault_report)):
-        if target_path is None:
-            continue
-        files = [target_path]
-        if option == "--fault-report":
-            files = list(_report_files(target_path))
-        for file in files:
-            if problem := _writable(file, option):
-                print(f"nats-harness run: {problem}", file=sys.stderr)
-                return 2
+    def args(self) -> list[str]:
+        """The pytest arguments that make this selection."""
+        out = [arg for claim in self.claims for arg in ("--claim", claim)]
+        out += ["-k", self.keyword] if self.keyword else []
+        out += ["-m", self.marker] if self.marker else []
+        return out
+
+    def describe(self) -> str:
+        parts = [f"--claim {c}" for c in self.claims]
+        parts += [f"-k {self.keyword!r}"] if self.keyword else []
+        parts += [f"-m {self.marker!r}"] if self.marker else []
+        return " ".join(parts)
+
+
+JOBS_PER_CPU = 2
+"""``--jobs auto``: scenarios spend most of their time waiting (retry back-offs, ping
+intervals, fault windows), not computing, so two run per CPU (see docs/configuration.md)."""
+
+
+def _jobs(jobs: int | None, count: int) -> int:
+    """Worker processes for ``count`` scenarios: ``None`` (auto) is two per CPU."""
+    wanted = jobs if jobs is not None else JOBS_PER_CPU * (os.cpu_count() or 1)
+    return max(1, min(wanted, count))
+
+
+def _base_args(paths: Sequence[str], sut: str | None, selection: Selection) -> list[str]:
     # harness is imported before pytest starts here, so pytest cannot rewrite its asserts
     # (it says so with a warning, an error under a project's filterwarnings = error); the
     # harness has no asserts to rewrite.
@@ -238,51 +257,162 @@ def run_scenarios(
     ]
     if sut:
         args += ["--sut", sut]
-    folder_existed = DEFAULT_FOLDER.is_dir()
+    return args + selection.args()
+
+
+def _check_arguments(
+    paths: Sequence[str], report: Path | None, fault_report: Path | None
+) -> str | None:
+    """What is wrong with the arguments, before any collection (``None``: nothing)."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        return f"no such file or folder: {', '.join(missing)}"
+    from harness.scenario._collect import is_scenario_file
+
+    not_scenarios = [
+        p for p in paths if Path(p).is_file() and not is_scenario_file(Path(p).resolve())
+    ]
+    if not_scenarios:
+        return (
+            f"no scenario in {', '.join(not_scenarios)} (a scenario file is a .yaml or .yml "
+            "file, other than claims.yaml, below a folder named scenarios or replays)"
+        )
+    problem = clash(report, fault_report)
+    if problem:
+        return problem
+    for option, target in (("--report", report), ("--fault-report", fault_report)):
+        if target is None:
+            continue
+        files = list(_report_files(target)) if option == "--fault-report" else [target]
+        for file in files:
+            if problem := _writable(file, option):
+                return problem
+    return None
+
+
+def _collect(
+    paths: Sequence[str], sut: str | None, selection: Selection
+) -> tuple[_Collected, str | None]:
+    """Collect once, without running; the collection and what is wrong with it, if anything."""
+    collected = _Collected()
+    args = [*_base_args(paths, sut, selection), "--collect-only", "-p", "no:xdist"]
+    pytest.main(args, plugins=[collected])
+    if collected.interrupted or collected.errors:
+        return collected, None  # said already
+    empty = [p for p in paths if not _holds_any(Path(p).resolve(), collected.files)]
+    if empty:
+        return collected, f"no scenario in {', '.join(empty)}"
+    unknown = [c for c in selection.claims if not _claimed(c, collected.claims)]
+    if unknown:
+        return collected, (
+            f"--claim {', '.join(unknown)}: no scenario in {', '.join(paths)} verifies it; "
+            f"claims verified there: {', '.join(sorted(collected.claims))}"
+        )
+    if not collected.selected:
+        return collected, (
+            f"{selection.describe()} selected none of the {collected.found} scenario(s) "
+            f"in {', '.join(paths)}"
+        )
+    return collected, None
+
+
+def _claimed(wanted: str, claims: set[str]) -> bool:
+    return any(c == wanted or c.startswith(wanted + ".") for c in claims)
+
+
+def run_scenarios(
+    paths: Sequence[str],
+    *,
+    sut: str | None,
+    report: Path | None,
+    fault_report: Path | None = None,
+    keep_runs: int = KEEP_RUNS,
+    jobs: int | None = 1,
+    selection: Selection | None = None,
+) -> int:
+    """Run the scenario files or folders in ``paths``; return the process exit code.
+
+    The scenarios are collected once first (nothing runs), so every bad argument is refused
+    before any scenario starts; then they run, ``jobs`` at a time in worker processes
+    (pytest-xdist; ``None`` = two per CPU, ``1`` = in this process), each scenario with its
+    own servers and proxies. Also writes the HTML fault report (default: beside the
+    summary, ``<summary stem>-report.html``, with its JSON). Without ``report``, the summary
+    gets a unique stamped name in ``reports/`` and only the newest ``keep_runs`` runs there
+    are kept (0 keeps all; see :mod:`harness.report._paths`).
+
+    Exit codes: 0 every scenario valid; 1 some scenario invalid, unknown or erroring;
+    2 a bad argument, refused before anything runs and leaving nothing behind (a file that
+    cannot be loaded, a path holding no scenario, a selection matching none, report options
+    that clash or name a file that cannot be written); 130 interrupted (Ctrl-C), after
+    writing the summary of what ran.
+    """
+    _escape_odd_output()
+    selection = selection or Selection()
+    problem = _check_arguments(paths, report, fault_report)
+    if problem:
+        print(f"nats-harness run: {problem}", file=sys.stderr, flush=True)
+        return 2
+    collected, problem = _collect(paths, sut, selection)
+    if collected.interrupted:
+        print("nats-harness run: interrupted while collecting; nothing ran", flush=True)
+        return EXIT_INTERRUPTED
+    if problem:
+        print(f"nats-harness run: {problem}", file=sys.stderr, flush=True)
+    if problem or collected.errors:
+        return 2
+    from harness.scenario._collect import DEFAULT_SUT, describe_sut
+
+    total = len(collected.selected)
+    workers = _jobs(jobs, total)
+    chosen = f" selected by {selection.describe()} of {collected.found}" if selection else ""
+    parallel = f", {workers} at a time" if workers > 1 else ""
+    print(f"nats-harness run: {total} scenario(s){chosen}{parallel}", flush=True)
+    print(f"service under test: {describe_sut(sut or DEFAULT_SUT)}", flush=True)
+
     run_paths = claim_run_paths(report, fault_report, DEFAULT_FOLDER)
-    ours = [p for p in (run_paths.html, run_paths.data) if not p.exists()]
     summary_path, html = run_paths.summary, run_paths.html
-    command = shlex.join(["nats-harness", "run", *paths, *(["--sut", sut] if sut else [])])
+    command = shlex.join(
+        ["nats-harness", "run", *paths, *(["--sut", sut] if sut else []), *selection.args()]
+    )
+    args = _base_args(paths, sut, selection)
     args += ["--fault-report", str(html), "--fault-report-command", command]
-    progress = _Progress(sut, paths)
+    args += ["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"]
+    progress = _Progress(collected.selected)
     started = time.monotonic()
     code = int(pytest.main(args, plugins=[progress]))
     elapsed = time.monotonic() - started
-    if progress.empty and not progress.errors:  # said in collection; nothing ran
-        for path in ours:  # leave nothing behind: an empty fault report,
-            path.unlink(missing_ok=True)
-        if report is None:  # the claimed summary name, a new reports/
-            summary_path.unlink(missing_ok=True)
-            if not folder_existed:
-                with contextlib.suppress(OSError):
-                    DEFAULT_FOLDER.rmdir()
-        return 2
     counts: dict[str, int] = {}
     for row in progress.rows:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "nothing ran"
-    interrupted = progress.interrupted
-    if interrupted:
+    if progress.interrupted:
         summary = f"interrupted after {progress.done} of {progress.total} scenario(s): {summary}"
-    target = summary_path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "paths": list(paths),
         "sut": sut,
+        "selection": {
+            "claims": list(selection.claims),
+            "keyword": selection.keyword,
+            "marker": selection.marker,
+            "found": collected.found,
+            "selected": total,
+        },
+        "jobs": workers,
         "elapsed_s": elapsed,
-        "scenarios": progress.rows,
+        "scenarios": progress.sorted_rows(),
         "errors": progress.errors,
     }
     # odd text (a lone surrogate from a file name, NUL, control bytes) replaced as the
     # fault report does, so any JSON reader can read the summary
-    target.write_text(json.dumps(clean_data(data), indent=2), encoding="utf-8")
-    print(f"{summary} in {elapsed:.1f}s; summary written to {target}", flush=True)
+    summary_path.write_text(json.dumps(clean_data(data), indent=2), encoding="utf-8")
+    print(f"{summary} in {elapsed:.1f}s; summary written to {summary_path}", flush=True)
     if html.exists():
         print(f"fault report: {html}", flush=True)
     if report is None:
         prune_runs(DEFAULT_FOLDER, keep_runs)
-    if interrupted:
+    if progress.interrupted:
         return EXIT_INTERRUPTED
-    if progress.errors or code in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
+    if progress.errors:
         return 2
     return 0 if code == pytest.ExitCode.OK else 1

@@ -38,6 +38,13 @@ def _count(value: str) -> int:
     return number
 
 
+def _jobs(value: str) -> int | None:
+    """``-n/--jobs``: ``auto`` (None: one per CPU) or an integer >= 1."""
+    if value == "auto":
+        return None
+    return _positive(value)
+
+
 def _positive(value: str) -> int:
     """``--repeat``: an integer >= 1."""
     try:
@@ -102,6 +109,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the HTML fault report, with its JSON beside it "
         "(default: beside the summary, <summary>-report.html); it must not be the "
         "--report file, nor have its JSON there",
+    )
+    run.add_argument(
+        "-n",
+        "--jobs",
+        default=None,
+        type=_jobs,
+        metavar="N",
+        help="run N scenarios at a time, each in a worker process with its own servers and "
+        "proxies ('auto', the default: two per CPU, as scenarios mostly wait; 1: one after "
+        "another in this process)",
+    )
+    run.add_argument(
+        "--claim",
+        dest="claims",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only scenarios verifying claim ID or a claim below it (ID.*); repeatable "
+        "(any of them)",
+    )
+    run.add_argument(
+        "-k",
+        dest="keyword",
+        default=None,
+        metavar="EXPR",
+        help="run only scenarios whose id matches the expression (pytest's -k)",
+    )
+    run.add_argument(
+        "-m",
+        dest="marker",
+        default=None,
+        metavar="MARKEXPR",
+        help="run only scenarios whose markers match (pytest's -m; every scenario has the "
+        "marker 'scenario', one per checker it runs and those its file lists)",
     )
     run.add_argument(
         "--keep-runs",
@@ -177,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return proxy_main(argv[1:], prog="nats-harness toxiproxy")
     args = parser.parse_args(argv)
     if args.command == "run":
-        from harness._runcmd import run_scenarios
+        from harness._runcmd import Selection, run_scenarios
 
         return run_scenarios(
             args.paths,
@@ -185,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             report=args.report,
             fault_report=args.fault_report,
             keep_runs=args.keep_runs,
+            jobs=args.jobs,
+            selection=Selection(tuple(args.claims), args.keyword, args.marker),
         )
     if args.command == "report":
         from harness.report._cli import report_command

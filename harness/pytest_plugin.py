@@ -71,6 +71,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fault-report", dest="fault_report", default=None, metavar="PATH", help=_REPORT_HELP
     )
     parser.addini("fault_report", _REPORT_HELP, default="")
+    group.addoption(
+        "--claim",
+        dest="nats_claims",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the scenarios that verify claim ID or a claim below it (ID.*); "
+        "repeat for any of several",
+    )
     # The command line the report shows, set by `nats-harness run` (hidden).
     group.addoption("--fault-report-command", dest="fault_report_command", help=SUPPRESS)
 
@@ -118,6 +127,19 @@ def pytest_configure(config: pytest.Config) -> None:
         writer = not hasattr(config, "workerinput")  # only the controller writes
         plugin = FaultReportPlugin(config, base / str(report), writer=writer)
         config.pluginmanager.register(plugin, "nats-fault-report")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--claim``: keep only the scenarios that verify one of the claims given."""
+    wanted = config.getoption("nats_claims")
+    if not wanted:
+        return
+    from harness.scenario._collect import select_by_claims
+
+    keep, drop = select_by_claims(items, wanted)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:

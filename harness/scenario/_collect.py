@@ -27,8 +27,10 @@ __all__ = [
     "DEFAULT_SUT",
     "RESULT_KEY",
     "ScenarioFile",
+    "claims_of",
     "describe_sut",
     "is_scenario_file",
+    "select_by_claims",
     "service_line",
 ]
 
@@ -50,6 +52,26 @@ def is_scenario_file(path: Path) -> bool:
         and path.name != CLAIMS_FILE
         and ("scenarios" in parts or "replays" in parts)
     )
+
+
+def claims_of(item: pytest.Item) -> list[str]:
+    """The claims a collected scenario verifies (none for any other test)."""
+    claims = dict(item.user_properties).get("claims")
+    return str(claims).split(",") if claims else []
+
+
+def select_by_claims(
+    items: list[pytest.Item], wanted: list[str]
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, dropped): a scenario is kept if it verifies a wanted claim ``ID`` or one below
+    it (``ID.*``); every test that is not a scenario is dropped."""
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        claims = claims_of(item)
+        hit = any(c == w or c.startswith(w + ".") for c in claims for w in wanted)
+        (keep if hit else drop).append(item)
+    return keep, drop
 
 
 def _claims_for(path: Path) -> Claims | None:

@@ -67,7 +67,7 @@ def test_run_prints_a_line_per_scenario_and_writes_a_summary(tmp_path: Path) -> 
     out = run("run", *files, "--report", str(report))
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "nats-harness run: 2 scenario(s)"
+    assert lines[0].startswith("nats-harness run: 2 scenario(s)")
     assert re.search(r"^\[1/2\] .*pool-full\.yaml::pool-full +valid", out.stdout, re.M)
     assert re.search(r"^\[2/2\] .*pool-member-1-down +valid", out.stdout, re.M)
     import json

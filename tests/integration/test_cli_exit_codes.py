@@ -55,7 +55,7 @@ def test_a_path_that_names_no_scenario_exits_2_and_runs_nothing(tmp_path: Path, 
     path = _no_scenario_paths(tmp_path)[what]
     out = run("run", str(FAST), str(path), cwd=tmp_path)
     assert out.returncode == 2, out.stdout + out.stderr
-    assert f"no scenario in {path}" in out.stdout
+    assert f"no scenario in {path}" in out.stderr
     assert "[1/" not in out.stdout  # the good file beside it did not run either
     assert not (tmp_path / "reports").exists()  # nothing written
 

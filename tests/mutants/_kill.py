@@ -103,6 +103,9 @@ def run_files(files: Sequence[Path], sut: str | None, workdir: Path) -> list[Run
         str(report),
         "--fault-report",
         str(workdir / "fault-report.html"),
+        # the mutants already run two at a time, one scenario each: no workers on top
+        "--jobs",
+        "1",
     ]
     done = subprocess.run(
         command,
