@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_servers.py
 	$(PY) benchmarks/bench_proxy.py
 	$(PY) benchmarks/bench_scenarios.py
+	$(PY) benchmarks/bench_parallel.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
