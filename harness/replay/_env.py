@@ -32,6 +32,7 @@ from harness.scenario import (
     SutFactory,
     run_scenario,
 )
+from harness.scenario._loop import run_bounded
 from harness.servers import NatsServer, ServerConfig
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class ReusableEnv:
         Raises:
             ConfigError, WaitTimeout: as :func:`~harness.scenario.run_scenario`.
         """
-        return asyncio.run(self.arun(scenario, sut_factory))
+        return run_bounded(self.arun(scenario, sut_factory))
 
     async def arun(self, scenario: Scenario, sut_factory: SutFactory) -> ScenarioResult:
         """:meth:`run` for a caller that already has an event loop."""

@@ -9,7 +9,6 @@ test. Its id is ``path::scenario-name``; the scenario's ``markers`` become pytes
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import pytest
 
 from harness.scenario._errors import ScenarioError
 from harness.scenario._load import load_claims, load_scenario
+from harness.scenario._loop import run_bounded
 from harness.scenario._model import Claims, Scenario
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
             make_server=nats_server_factory,
             make_cluster=nats_faulty_cluster,
         )
-        result = asyncio.run(run_scenario(scenario, sut_factory=factory, env=env))
+        result = run_bounded(run_scenario(scenario, sut_factory=factory, env=env))
         request.node.stash[RESULT_KEY] = result
         request.node.user_properties.append(("verdict", str(result.valid)))
         request.node.user_properties.append(("claims", ",".join(scenario.claims)))
