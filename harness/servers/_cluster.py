@@ -170,6 +170,23 @@ class NatsCluster:
         """SIGKILL node ``index`` (restart it with :meth:`restart_node`)."""
         self.nodes[index].kill()
 
+    def wait_for_interest(
+        self, subject: str, *, count: int = 1, queue: str | None = None, timeout: float = 5.0
+    ) -> None:
+        """Block until every running node has ``count`` subscriptions matching ``subject``
+        (its own clients' and those routes brought); see
+        :meth:`NatsServer.wait_for_interest`. A message published to any node then reaches
+        the subscribers.
+
+        Raises:
+            WaitTimeout: a node lacks the interest after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            if node.is_running and not node.is_paused:
+                left = max(deadline - time.monotonic(), 0.0)
+                node.wait_for_interest(subject, count=count, queue=queue, timeout=left)
+
     @property
     def urls(self) -> list[str]:
         """Client URLs of every node."""

@@ -506,6 +506,54 @@ class NatsServer:
         """``/subsz`` (for example ``subs=True, test="orders.new"``)."""
         return self._monitor("/subsz", params)
 
+    def interest(self, subject: str, *, queue: str | None = None) -> int:
+        """How many subscriptions this server would deliver ``subject`` (a literal subject)
+        to: its own clients' (``/subsz``; wildcards count) plus the interest its routes
+        brought from other servers (``/routez``), one per remote server and distinct
+        subscription subject and queue (a route carries interest, not each subscriber).
+
+        Args:
+            subject: a subject a message would be published to (no wildcards).
+            queue: count only the members of this queue group.
+        """
+        listed = self.subsz(subs=True, test=subject, limit=100_000).get("subscriptions_list")
+        local = sum(1 for sub in listed or () if queue is None or sub.get("qgroup") == queue)
+        remote: set[tuple[str, str, str]] = set()
+        for route in self.routez(subs=True).get("routes") or ():
+            for entry in route.get("subscriptions_list") or ():
+                pattern, _, group = str(entry).partition(" ")
+                if subject_matches(pattern, subject) and (queue is None or group == queue):
+                    remote.add((str(route.get("remote_id")), pattern, group))
+        return local + len(remote)
+
+    def wait_for_interest(
+        self, subject: str, *, count: int = 1, queue: str | None = None, timeout: float = 5.0
+    ) -> int:
+        """Block until :meth:`interest` in ``subject`` is at least ``count``.
+
+        The race it closes: a service subscribes through a proxy and a test publishes at once;
+        the SUB may not have reached the server yet, and the message goes nowhere. Call it
+        after starting the service, before sending it work.
+
+        Returns:
+            the number of matching subscriptions.
+
+        Raises:
+            WaitTimeout: fewer than ``count`` after ``timeout`` seconds, naming the subject.
+        """
+
+        def enough() -> int:
+            seen = self.interest(subject, queue=queue)
+            return seen if seen >= count else 0
+
+        group = f" in queue group {queue!r}" if queue else ""
+        return wait_until(
+            enough,
+            timeout=timeout,
+            interval=0.02,
+            what=f"{count} subscription(s) matching {subject!r}{group} on {self.name}",
+        )
+
     def jsz(self, **params: object) -> dict[str, Any]:
         """``/jsz``: JetStream state."""
         return self._monitor("/jsz", params)
@@ -522,3 +570,15 @@ class NatsServer:
     def __repr__(self) -> str:
         state = "paused" if self.is_paused else ("running" if self.is_running else "stopped")
         return f"<NatsServer {self.name} {self.url} {state}>"
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """Whether subscription subject ``pattern`` (``*`` one token, ``>`` the rest) matches
+    the literal ``subject``."""
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or (token != "*" and token != have[i]):
+            return False
+    return len(want) == len(have)
