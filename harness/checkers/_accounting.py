@@ -6,8 +6,9 @@ failures may be kept in a failed-batch queue and re-published later.
 Duplicates are judged per id. Only an id whose delivery was *cut* may arrive more than
 once: a fault interrupted an attempt, so a retry could re-send what the server already
 had (at-least-once). An id the history shows confirmed on its first attempt, never cut,
-must arrive exactly once: "failed batches are retried without duplicating successful
-groups". The evidence of a cut comes from the history alone (:func:`_evidence`).
+must arrive exactly once: a flush "publishes the groups that succeed and retries the
+groups that fail" (claim ``fix.partial-flush``), so nothing re-sends a confirmed group.
+The evidence of a cut comes from the history alone (:func:`_evidence`).
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def _evidence(history: History, pubs: list[Operation]) -> _Evidence:
     for e in history.client_events():
         why = _CUT_EVENTS.get(e.kind)
         attempt = e.detail.get("attempt")
-        if e.kind == "group_published" and isinstance(attempt, int) and attempt >= 1:
+        retry = isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 1
+        if e.kind == "group_published" and retry:
             why = "confirmed only by a retry (group_published attempt >= 1)"
         raw = e.detail.get("message_ids")
         ids = [str(i) for i in raw] if isinstance(raw, list | tuple) else None
