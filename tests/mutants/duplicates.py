@@ -17,7 +17,7 @@ from harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 from tests.mutants._mutant import Mutant
 
-__all__ = ["CATALOG", "retry_resends_whole_batch"]
+__all__ = ["CATALOG", "retry_resends_whole_batch", "retry_sends_group_twice"]
 
 #: The whole batch of the flush this task delivers a group of (set per delivery task).
 _BATCH: contextvars.ContextVar[tuple[OutgoingMessage, ...]] = contextvars.ContextVar(
@@ -27,7 +27,20 @@ _BATCH: contextvars.ContextVar[tuple[OutgoingMessage, ...]] = contextvars.Contex
 _RETRYING: contextvars.ContextVar[bool] = contextvars.ContextVar("retrying", default=False)
 
 
-class _RetryResendsBatch(HookedBatchPublisher):
+class _RetryAware(HookedBatchPublisher):
+    """Knows, in ``send``, whether the attempt is a flush retry (``_RETRYING``)."""
+
+    async def _attempt(
+        self, group: FailedGroup, conn: Connection, attempt: int, *, flushing: bool = True
+    ) -> tuple[FailedGroup, float | None]:
+        token = _RETRYING.set(flushing and attempt >= 1)
+        try:
+            return await super()._attempt(group, conn, attempt, flushing=flushing)
+        finally:
+            _RETRYING.reset(token)
+
+
+class _RetryResendsBatch(_RetryAware):
     """A failed group's retry re-flushes the whole batch, confirmed groups included.
 
     The events still name only the failed group's ids (the service believes it retried
@@ -43,15 +56,6 @@ class _RetryResendsBatch(HookedBatchPublisher):
         finally:
             _BATCH.reset(token)
 
-    async def _attempt(
-        self, group: FailedGroup, conn: Connection, attempt: int, *, flushing: bool = True
-    ) -> tuple[FailedGroup, float | None]:
-        token = _RETRYING.set(flushing and attempt >= 1)
-        try:
-            return await super()._attempt(group, conn, attempt, flushing=flushing)
-        finally:
-            _RETRYING.reset(token)
-
     async def send(self, conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
         if _RETRYING.get() and _BATCH.get():
             messages = _BATCH.get()  # the defect: the whole batch again, not the failed group
@@ -66,6 +70,20 @@ def retry_resends_whole_batch() -> ServiceUnderTest:
     return sut_for(service)
 
 
+class _RetryTwice(_RetryAware):
+    """Each retry publishes the failed group twice (one attempt reported)."""
+
+    async def send(self, conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
+        if _RETRYING.get():
+            await super().send(conn, messages)  # the defect: the group goes out twice
+        await super().send(conn, messages)
+
+
+def retry_sends_group_twice() -> ServiceUnderTest:
+    """Each retry of a failed group publishes it twice, while one attempt is reported."""
+    return sut_for(type("RetryTwiceService", (MutantService,), {"batch_class": _RetryTwice}))
+
+
 CATALOG = (
     Mutant(
         "retry_resends_whole_batch",
@@ -73,5 +91,12 @@ CATALOG = (
         ("fix.partial-flush",),
         "a failed group's retry re-sends the whole batch, groups already confirmed included",
         ("batch-metrics-partial-flush", "batch-limit-data", "batch-lost-pongs"),
+    ),
+    Mutant(
+        "retry_sends_group_twice",
+        "duplicates",
+        ("fix.partial-flush",),
+        "each retry of a failed group publishes it twice while one attempt is reported",
+        ("batch-bandwidth-cap", "batch-limit-data"),
     ),
 )
