@@ -124,7 +124,7 @@ def build_entry(
         records = history.records()
         span = _span(records)
         lanes = _lanes(history, exceptions)
-        messages = _messages(history, span, _duplicates_allowed(results))
+        messages = _messages(history, span, _accounting_details(results))
         attempts, schedule = _attempts(history, results)
     return TestEntry(
         nodeid=nodeid,
@@ -227,15 +227,14 @@ def _proxy_mark(e: ProxyEvent) -> Mark:
 
 
 # ---------------------------------------------------------------------- messages
-def _duplicates_allowed(results: Iterable[CheckResult]) -> bool:
-    """Whether the scenario's accounting allowed duplicates (at-least-once delivery)."""
-    return any(
-        r.name.startswith("accounting") and r.details.get("allow_duplicates") is True
-        for r in results
-    )
+def _accounting_details(results: Iterable[CheckResult]) -> Mapping[str, Any] | None:
+    """The details of the scenario's own accounting check (its duplicate rules), if any."""
+    return next((r.details for r in results if r.name.startswith("accounting")), None)
 
 
-def _messages(history: History, span: float, duplicates_allowed: bool = False) -> Messages | None:
+def _messages(
+    history: History, span: float, accounting: Mapping[str, Any] | None = None
+) -> Messages | None:
     sent: dict[str, float] = {}
     for op in history.ops():
         if op.f == "publish" and op.type == "invoke" and isinstance(op.value, dict):
@@ -244,17 +243,19 @@ def _messages(history: History, span: float, duplicates_allowed: bool = False) -
                 sent.setdefault(str(mid), op.t)
     if not sent:
         return None
-    d = check_accounting(history, allow_duplicates=True).details
+    # the scenario's own accounting decides which duplicates its rules allowed; without one,
+    # every duplicate counts (exactly once is the default promise)
+    d = accounting if accounting and "counts" in accounting else check_accounting(history).details
     c = d.get("counts", {})
     counts = {
         "published": int(c.get("attempted", len(sent))),
         "confirmed": int(c.get("ok", 0)),
         "lost": int(c.get("lost", 0)),
-        "duplicated": int(c.get("duplicated", 0)),
+        "duplicated": int(c.get("duplicates_forbidden", c.get("duplicated", 0))),
         "recovered": int(c.get("recovered", 0)),
     }
-    if duplicates_allowed and counts["duplicated"]:  # labelled, so nobody reads it as a defect
-        counts["allowed_duplicates"] = counts.pop("duplicated")
+    if c.get("duplicates_allowed"):  # labelled, so nobody reads them as a defect
+        counts["allowed_duplicates"] = int(c["duplicates_allowed"])
     for key in ("delivered", "kept", "reported_failed", "silently_gone", "pending", "unexpected"):
         if c.get(key):
             counts[key] = int(c[key])

@@ -134,7 +134,7 @@ def sample_history() -> History:
     h.fault_ended(kill)
     h.invoke("svc", "recover", {"attempt": 1}).ok({"ids": ["q-1"]})
     h.invoke("observer", "receive", {}).ok({"id": "q-1"})  # recovered
-    h.invoke("observer", "receive", {}).ok({"id": "m0"})  # a duplicate
+    h.invoke("observer", "receive", {}).ok({"id": "q-1"})  # a duplicate of a cut id: allowed
     at(1.4)
     h.fault_started("blackhole", "link:orders", {"latency": 3600000})  # never healed
     at(1.5)

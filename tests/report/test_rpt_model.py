@@ -75,18 +75,24 @@ def test_message_outcomes_follow_the_accounting_checker() -> None:
     messages = _entry().messages
     assert messages is not None
     c = messages.counts
-    # the scenario's accounting allowed duplicates, so the count is labelled allowed
-    assert "duplicated" not in c
-    assert (c["published"], c["confirmed"], c["lost"], c["recovered"], c["allowed_duplicates"]) == (
-        6,
-        5,
-        1,
-        1,
-        1,
-    )
+    # q-1 arrived twice, but its publish was cut (failed, queued, recovered): the
+    # scenario's accounting allowed that duplicate, so it is labelled allowed, not duplicated
+    assert (c["published"], c["confirmed"], c["lost"], c["recovered"]) == (6, 5, 1, 1)
+    assert (c["duplicated"], c["allowed_duplicates"]) == (0, 1)
     assert messages.lost == ("lost-1",)
     assert sum(messages.bins["delivered"]) == 4
     assert sum(messages.bins["lost"]) == 1
+
+
+def test_a_duplicate_the_rules_forbid_is_counted_as_duplicated() -> None:
+    history = sample_history()
+    history.invoke("observer", "receive", {}).ok({"id": "m0"})  # m0: confirmed, never cut
+    results = run_checkers(
+        history, {"accounting": partial(check_accounting, allow_duplicates=True)}
+    )
+    messages = _entry(history=history, results=results).messages
+    assert messages is not None
+    assert (messages.counts["duplicated"], messages.counts["allowed_duplicates"]) == (1, 1)
 
 
 def test_attempts_against_the_schedule() -> None:
