@@ -49,15 +49,30 @@ ClientEventKind = Literal[
 ]
 
 
+CauseLink = Literal["explicit", "implicit"]
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
-    """An exception reduced to data: its type, message and structured fields."""
+    """An exception reduced to data: its type, message, structured fields and cause chain.
+
+    Attributes:
+        cause: the next error of the chain: ``__cause__`` if set, else the implicit
+            ``__context__`` (unless suppressed by ``raise ... from None``).
+        cause_link: how ``cause`` was linked: ``"explicit"`` (``raise ... from exc``, the
+            ``__cause__``), ``"implicit"`` (only the ``__context__`` Python sets when an
+            exception is raised inside an ``except`` block), or ``None`` when there is no
+            cause, or in a record written before this was kept (unknown). A chained cause,
+            as promised, is an explicit one; an implicit context only says where the
+            error happened to be raised.
+    """
 
     type: str
     module: str
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
     cause: ErrorInfo | None = None
+    cause_link: CauseLink | None = None
 
     @classmethod
     def of(cls, exc: BaseException) -> ErrorInfo:
@@ -67,25 +82,33 @@ class ErrorInfo:
             for k, v in vars(exc).items()
             if not k.startswith("_") and k not in {"args", "__cause__"}
         }
-        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        link: CauseLink | None = None
+        cause: BaseException | None = None
+        if exc.__cause__ is not None:
+            cause, link = exc.__cause__, "explicit"
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            cause, link = exc.__context__, "implicit"
         return cls(
             type(exc).__qualname__,
             type(exc).__module__,
             str(exc),
             fields,
             cls.of(cause) if cause is not None else None,
+            link,
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ErrorInfo:
         """Inverse of :func:`dataclasses.asdict`."""
         cause = data.get("cause")
+        link = data.get("cause_link")
         return cls(
             data["type"],
             data["module"],
             data["message"],
             dict(data.get("fields") or {}),
             cls.from_dict(cause) if cause else None,
+            link if link in ("explicit", "implicit") else None,
         )
 
 

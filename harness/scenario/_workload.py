@@ -5,6 +5,11 @@ end) and structured messages both ways run side by side; afterwards :meth:`Workl
 recovers the failed-batch queue. Every outcome is written with the checkers' record
 conventions (see :mod:`harness.checkers`): what a method returned is recorded as it is, so
 a ``None`` or ``False`` where an error was due stays visible to the ``exceptions`` checker.
+A request records the timeout it was sent with (``{"timeout": s}``), so the checker can
+bound its duration, and one still running :data:`ABANDON_AFTER_S` past that timeout is
+cancelled and recorded ``info`` ``{"abandoned": true}``: a request that never applies its
+timeout then fails the check instead of hanging the run. An unsubscribe records the
+subject of its subscription.
 Statistics snapshots (``stats`` events) are taken after start, around each flush, after
 each recovery and at the end, when the service reports statistics.
 """
@@ -31,6 +36,11 @@ RECOVER_TRIES = 5
 RECOVER_PAUSE_S = 0.3
 PROBE_S = 5.0
 HANDLED_S = 5.0
+#: How long past its own timeout the harness waits for a request before abandoning it
+#: (cancelling the call and recording ``info`` ``{"abandoned": true}``): a request that
+#: never applies its timeout must still end the workload, so the ``exceptions`` checker
+#: can report it instead of the scenario timing out.
+ABANDON_AFTER_S = 5.0
 
 
 class Workload:
@@ -82,8 +92,8 @@ class Workload:
                 tg.create_task(self._publishes())
             if self.w.requests.count:
                 tg.create_task(self._requests())
-        for handle in handles:
-            op = self.history.invoke(self.sut.name, "unsubscribe", {})
+        for spec, handle in zip(self.w.subscriptions, handles, strict=True):
+            op = self.history.invoke(self.sut.name, "unsubscribe", {"subject": spec.subject})
             try:
                 returned = await self.sut.unsubscribe(handle)  # type: ignore[func-returns-value]
             except Exception as exc:
@@ -173,15 +183,19 @@ class Workload:
         r = self.w.requests
         for i in range(r.count):
             expect = bool(self.schedule.active_faults()) or not r.responder
-            op = self.history.invoke(
-                self.sut.name, "request", {"subject": r.subject, "n": i, "expect_error": expect}
-            )
+            value = {"subject": r.subject, "n": i, "timeout": r.timeout_s, "expect_error": expect}
+            op = self.history.invoke(self.sut.name, "request", value)
+            patience = r.timeout_s + ABANDON_AFTER_S
             try:
-                reply = await self.sut.request(
-                    r.subject, f"{self.prefix}-r{i}".encode(), r.timeout_s
-                )
+                async with asyncio.timeout(patience) as scope:
+                    reply = await self.sut.request(
+                        r.subject, f"{self.prefix}-r{i}".encode(), r.timeout_s
+                    )
             except Exception as exc:
-                op.info(exc)
+                if scope.expired():  # the harness gave up: not the service's error
+                    op.info(value={"abandoned": True, "waited_s": patience})
+                else:
+                    op.info(exc)
             else:
                 op.ok({"bytes": len(reply)} if isinstance(reply, bytes | bytearray) else reply)
             self.schedule.on_event("request")
