@@ -195,9 +195,12 @@ def test_events_the_proxy_dropped_are_named(rec: Rec) -> None:
 def test_checkers_that_decided_on_nothing_are_unknown(rec: Rec) -> None:
     rec.op("request", {}, "ok", result={"reply": "x"}, t=1.0, done=1.1)
     assert check_accounting(rec.h).valid == "unknown"
-    r = check_exceptions(rec.h, f="request", expected_types=["NATSRequestError"])
+    r = check_exceptions(rec.h, f="unsubscribe", expected_types=["NATSUnsubscribeError"])
     assert r.valid == "unknown"
-    assert "never exercised" in r.message
+    assert "no 'unsubscribe' operations" in r.message
+    # one request that succeeded on a healthy link did decide something: no false error
+    healthy = check_exceptions(rec.h, f="request", expected_types=["NATSRequestError"])
+    assert healthy.valid is True
     fid = rec.at(2.0).h.fault_started("blackhole", "link:x")
     rec.op("request", {}, "ok", result={"reply": "y"}, t=2.1, done=2.2)
     rec.at(3.0).h.fault_ended(fid)
