@@ -7,7 +7,8 @@ timeout can. The ping is the connection's echo marker (``Confirmer.ping``), not
 ``nc.rtt()``: a timed-out ``rtt()`` poisons nats-py's read loop when the PONG arrives
 late (see ``_delivery``). The monitor checks every connection each
 ``health_check_interval`` seconds (and on demand); the service is healthy when its main
-connection passed its last check.
+connection passed its last check. A connection failing its check is logged at WARNING,
+passing again at INFO (logger ``nats_service.health``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import time
 
 from harness.reference._events import EventBus
+from harness.reference._logging import health_log
 from harness.reference._pool import Connection, ConnectionPool
 from harness.reference.config import NATSConfig
 from harness.reference.nats_exceptions import NATSConnectionError
@@ -67,6 +69,8 @@ class HealthMonitor:
         if error is not None:
             self.failures += 1
             if was is not False:
+                health_log.warning("connection %s failed its health check: %s", conn.name, error)
                 self._bus.emit("health_check_failed", member=conn.name, error=error)
         elif was is False:
+            health_log.info("connection %s passed its health check again", conn.name)
             self._bus.emit("health_check_ok", member=conn.name)
