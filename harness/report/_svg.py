@@ -149,10 +149,7 @@ def _extent(w: Window, span: float, x: XFn) -> tuple[float, float]:
 def _label(y: int, text: str) -> str:
     if len(text) <= 22:
         return f'<text x="4" y="{y + 14}">{escape(text)}</text>'
-    return (
-        f'<text x="4" y="{y + 14}">{escape(text[:21])}…'
-        f"<title>{escape(text)}</title></text>"
-    )
+    return f'<text x="4" y="{y + 14}">{escape(text[:21])}…<title>{escape(text)}</title></text>'
 
 
 def _lane(lane: Lane, y: int, x: XFn, span: float) -> str:
@@ -255,9 +252,7 @@ def _messages(messages: Messages, y: int) -> str:
     peak = max(totals) or 1
     base = y + STRIP - 4
     height = STRIP - 8
-    out = [
-        f'<g class="msgs" data-lane="messages"><text x="4" y="{y + 20}">messages</text>'
-    ]
+    out = [f'<g class="msgs" data-lane="messages"><text x="4" y="{y + 20}">messages</text>']
     present = [f for f in FATES if bins.get(f)]
     cumulative = [0] * n
     layers = []

@@ -45,10 +45,14 @@ def test_cli_ready_line_and_sigterm() -> None:
 def test_cli_config_file_is_loaded(tmp_path: Path, echo: Upstream, sockets: Sockets) -> None:
     """§1.5: ``--config`` takes the ``/populate`` array format and creates the proxies at start."""
     config = tmp_path / "proxies.json"
-    config.write_text(json.dumps([
-        {"name": "from_config", "listen": "127.0.0.1:0", "upstream": echo.addr},
-        {"name": "off", "listen": "127.0.0.1:0", "upstream": echo.addr, "enabled": False},
-    ]))
+    config.write_text(
+        json.dumps(
+            [
+                {"name": "from_config", "listen": "127.0.0.1:0", "upstream": echo.addr},
+                {"name": "off", "listen": "127.0.0.1:0", "upstream": echo.addr, "enabled": False},
+            ]
+        )
+    )
     with CliProxy("--config", str(config)) as cli:
         proxies = cli.api().get("/proxies").json()
         assert set(proxies) == {"from_config", "off"}
@@ -83,8 +87,7 @@ def _seeded_run(seed: int, echo: Upstream) -> tuple[list[bool], list[float]]:
     with CliProxy("--seed", str(seed)) as cli:
         api = cli.api()
         cut = api.create_proxy("cut", echo.addr)
-        api.add_toxic("cut", "limit_data", stream="upstream", toxicity=0.5,
-                      attributes={"bytes": 0})
+        api.add_toxic("cut", "limit_data", stream="upstream", toxicity=0.5, attributes={"bytes": 0})
         pattern = []
         for _ in range(48):
             with socket.create_connection(local_addr(cut), timeout=5) as sock:
