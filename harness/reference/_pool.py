@@ -35,7 +35,14 @@ __all__ = ["Connection", "ConnectionPool", "log_init", "open_connection", "open_
 
 
 class Connection:
-    """One named nats-py client plus its confirmation barrier and health state."""
+    """One named nats-py client plus its confirmation barrier and health state.
+
+    ``reconnecting`` is True from nats-py's ``disconnected_cb`` until its
+    ``reconnected_cb``. It is not ``not client.is_connected``: nats-py reports a new
+    connection as connected before the handshake's PING has its PONG, so a connection
+    whose PONGs are withheld flaps (stale, reconnect, "connected", stale again) and is
+    "connected" nearly all the time, while ``reconnected_cb`` waits for that PONG.
+    """
 
     def __init__(self, name: str, servers: Sequence[str]) -> None:
         self.name = name
@@ -43,6 +50,7 @@ class Connection:
         self.client = Client()
         self.confirmer = Confirmer(self.client)
         self.healthy: bool | None = None
+        self.reconnecting = False
         self.last_rtt: float | None = None
         self.last_error: str | None = None
 
@@ -99,10 +107,12 @@ async def open_connection(
         bus.emit("connection_error", member=name, error=conn.last_error)
 
     async def disconnected_cb() -> None:
+        conn.reconnecting = True
         connection_log.warning("connection %s lost its server; reconnecting", name)
         bus.emit("disconnected", member=name)
 
     async def reconnected_cb() -> None:
+        conn.reconnecting = False
         connection_log.info("connection %s reconnected", name)
         bus.emit("reconnected", member=name)
 
