@@ -13,9 +13,11 @@ the service's own settings (its ``health_config`` event), never from a constant:
 - ``ping_s = (max_outstanding_pings + 1) * ping_interval_s``: the NATS client's
   keep-alive declares the connection stale on the ``(max + 1)``-th unanswered PING after
   the last PONG, which came at ``f`` at the latest.
-- the tolerance ``tau = poll_s + loop lag + slack_s``: a polled reading is up to one
-  ``poll_s`` late; while the event loop was blocked (the largest lag the run measured,
-  its ``loop_lag`` event) neither the service nor the poller could act.
+- the tolerance ``tau = poll_s + n * loop lag + slack_s``: a polled reading is up to one
+  ``poll_s`` late, and each of the ``n`` timers a bound waits on can fire late by the
+  largest lag the run measured (its ``loop_lag`` event): ``n = 3`` for ``check_s``
+  (the sleep between checks and two check timeouts), ``max_outstanding_pings + 1`` for
+  ``ping_s`` (the PING ticks), 1 for a bound the scenario gives.
 
 Rules (a fault *cuts* the service when it acts on every link of the service, the run
 plan's ``links``, without a ``connect_name`` filter, and stops traffic: ``blackhole``,
@@ -36,7 +38,8 @@ keep-alive notices):
    connection events at all leaves recovery undecided.
 3. **Quiet.** Outside disturbed stretches and their recovery allowance (and the first
    ``R + tau`` after the first reading), an unhealthy stretch may last at most
-   ``R + tau`` (one failed check, corrected by the next).
+   ``R + tau`` (one failed check, corrected by the next). ``tau`` of ``R`` counts 3 timers
+   (1 for a service with no check of its own).
 
 Readings are ``health`` client events ``{"healthy": bool}`` (``at`` overrides the record
 time), polled by the runner (``polled: true``; the last one carries ``end: true``) or
@@ -66,19 +69,31 @@ _PING = frozenset({"ping"})
 class _Bounds:
     check_s: float | None
     ping_s: float | None
+    pings: int
     recover_s: float | None
-    tau: float
+    poll_s: float
+    lag_s: float
+    slack_s: float
     detect_override: float | None
 
-    def detect(self, mechanisms: frozenset[str]) -> float | None:
+    def tau(self, timers: int) -> float:
+        """The tolerance of a bound that waits on ``timers`` timers, each late by the lag."""
+        return self.poll_s + timers * self.lag_s + self.slack_s
+
+    @property
+    def recover_tau(self) -> float:
+        return self.tau(3 if self.check_s is not None else 1)
+
+    def detect(self, mechanisms: frozenset[str]) -> tuple[float, float] | None:
+        """``(bound, tau)`` of the quickest mechanism that notices the fault."""
         if self.detect_override is not None:
-            return self.detect_override
+            return self.detect_override, self.tau(1)
         options = [
-            b
-            for m, b in (("check", self.check_s), ("ping", self.ping_s))
+            (b, self.tau(timers))
+            for m, b, timers in (("check", self.check_s, 3), ("ping", self.ping_s, self.pings))
             if m in mechanisms and b is not None
         ]
-        return min(options) if options else None
+        return min(options, key=lambda o: o[0] + o[1]) if options else None
 
 
 @dataclass
@@ -151,8 +166,16 @@ def _bounds(config: Mapping[str, Any], loop_lag_s: float, params: dict[str, Any]
     recover_s = check_s if check_s is not None else ping
     if params["recover_s"] is not None:
         recover_s = params["recover_s"]
-    tau = (num("poll_s") or 0.0) + loop_lag_s + params["slack_s"]
-    return _Bounds(check_s, ping_s, recover_s, tau, params["detect_s"])
+    return _Bounds(
+        check_s,
+        ping_s,
+        int(pings + 1) if pings is not None else 1,
+        recover_s,
+        num("poll_s") or 0.0,
+        loop_lag_s,
+        params["slack_s"],
+        params["detect_s"],
+    )
 
 
 def _readings(events: list[ClientEvent]) -> _Timeline | None:
@@ -251,7 +274,8 @@ def check_health(
         check_s=b.check_s,
         ping_s=b.ping_s,
         recover_s=b.recover_s,
-        tau_s=round(b.tau, 4),
+        loop_lag_s=round(b.lag_s, 4),
+        recover_tau_s=round(b.recover_tau, 4),
     )
     if b.recover_s is None:
         return CheckResult(
@@ -269,14 +293,15 @@ def check_health(
     checked: list[str] = []
     start = timeline.readings[0][0]
     _detect(faults, links, timeline, b, problems, undecided, checked)
-    allowed = [(start, start + b.recover_s + b.tau)]
+    limit = b.recover_s + b.recover_tau
+    allowed = [(start, start + limit)]
     connection_aware = any(e.kind in ("disconnected", "reconnected") for e in events)
     for span in _spans(faults):
         if span.end is None:
             allowed.append((span.start, float("inf")))
             continue
         if not connection_aware:
-            allowed.append((span.start, span.end + b.recover_s + b.tau))
+            allowed.append((span.start, span.end + limit))
             undecided.append(
                 f"recovery after t={span.end:.3f}s: the service reports no connection "
                 "events, so when its connection was back is not known"
@@ -287,7 +312,7 @@ def check_health(
             allowed.append((span.start, float("inf")))
             undecided.append(f"recovery: {why}")
             continue
-        deadline = anchor + b.recover_s + b.tau
+        deadline = anchor + limit
         allowed.append((span.start, deadline))
         was = "recovered" if timeline.seen(False, span.start, anchor) else "stayed healthy"
         if timeline.seen(True, anchor, deadline):
@@ -301,10 +326,10 @@ def check_health(
             problems.append(
                 f"still unhealthy at t={deadline:.3f}s, {deadline - anchor:.3f}s after its "
                 f"connection was back (t={anchor:.3f}s; heal t={span.end:.3f}s); bound "
-                f"R {b.recover_s:.3f}s + tau {b.tau:.3f}s"
+                f"R {b.recover_s:.3f}s + tau {b.recover_tau:.3f}s"
             )
-    quiet = _quiet(timeline, allowed, b.recover_s + b.tau, problems)
-    if quiet > b.recover_s + b.tau:
+    quiet = _quiet(timeline, allowed, limit, problems)
+    if quiet > limit:
         checked.append(f"{quiet:.3f}s without faults")
     details.update(problems=problems, undecided=undecided, checked=checked, quiet_s=round(quiet, 3))
     if problems:
@@ -336,14 +361,15 @@ def _detect(
         if mechanisms is None or not links or not links <= set(w.links):
             continue
         label = f"{w.kind} at t={w.start:.3f}s"
-        bound = b.detect(mechanisms)
-        if bound is None:
+        found = b.detect(mechanisms)
+        if found is None:
             undecided.append(
                 f"{label}: no detection bound (the service declares no settings for "
                 f"{' or '.join(sorted(mechanisms))})"
             )
             continue
-        deadline = w.start + bound + b.tau
+        bound, tau = found
+        deadline = w.start + bound + tau
         if w.end is not None and w.end < deadline:
             continue  # too short to require detection
         if timeline.end < deadline or timeline.readings[0][0] > deadline:
@@ -354,7 +380,7 @@ def _detect(
         else:
             problems.append(
                 f"reported healthy until t={deadline:.3f}s during {label} (bound "
-                f"{bound:.3f}s + tau {b.tau:.3f}s)"
+                f"{bound:.3f}s + tau {tau:.3f}s)"
             )
 
 
