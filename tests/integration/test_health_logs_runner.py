@@ -112,3 +112,61 @@ async def test_a_service_without_the_views_gets_unknown(env: ScenarioEnv) -> Non
     logs = next(r for r in result.results if r.name == "logs")
     assert logs.valid == "unknown"
     assert "declares no loggers" in logs.message
+
+
+# ---------------------------------------------------------------------- the parts, alone
+class _Flaky:
+    name = "svc"
+
+    def __init__(self, values: list[object]) -> None:
+        self.values = values
+
+    def health(self) -> object:
+        value = self.values.pop(0) if len(self.values) > 1 else self.values[0]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+def test_the_poller_records_changes_and_one_error() -> None:
+    from harness.history import History
+    from harness.scenario._observer import HealthPoller
+
+    history = History()
+    sut = _Flaky([True, True, {"healthy": False, "why": ("a", 1)}, RuntimeError("boom"), "?"])
+    poller = HealthPoller(history, "svc", sut)
+    poller.announce()
+    for _ in range(5):
+        poller.sample()
+    poller.sample(end=True)
+    events = [(e.kind, e.detail) for e in history.client_events("svc")]
+    assert events[0] == ("health_config", {"poll_s": 0.05})  # no health_timing(): no settings
+    assert events[1] == ("health", {"healthy": True, "polled": True})
+    assert events[2] == ("health", {"healthy": False, "why": ["a", 1], "polled": True})
+    assert [k for k, _ in events].count("health_error") == 1  # the raise, then "?" only counted
+    assert events[-1][0] == "health_error"  # the end reading is "?" too: nothing to record
+
+
+def test_the_capture_records_children_and_leaves_nothing_installed() -> None:
+    from harness.history import History
+    from harness.scenario._observer import LogCapture
+
+    history = History()
+    parent = logging.getLogger("capture_test")
+    with LogCapture(history, lambda: "svc", ["capture_test", ""]):
+        logging.getLogger("capture_test.child").warning("member %s failed", "m-1")
+    logging.getLogger("capture_test.child").warning("after the run")
+    events = [(e.kind, e.detail) for e in history.client_events("svc")]
+    assert events == [
+        ("log_capture", {"loggers": ["capture_test"]}),
+        (
+            "log",
+            {
+                "logger": "capture_test.child",
+                "level": "WARNING",
+                "levelno": 30,
+                "message": "member m-1 failed",
+            },
+        ),
+    ]
+    assert parent.handlers == []
