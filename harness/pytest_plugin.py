@@ -112,7 +112,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "it is skipped, with the reason, against a proxy (a real Toxiproxy) that lacks them",
     )
     config.addinivalue_line("markers", "scenario: a scenario file of the scenario library")
-    checkers = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics")
+    checkers = (
+        "accounting",
+        "exceptions",
+        "backoff",
+        "pool",
+        "validation",
+        "loop_lag",
+        "metrics",
+        "health",
+        "logs",
+    )
     for name in checkers:  # the scenario model's CHECKERS, without importing pydantic here
         config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")
     if not hasattr(config, "workerinput"):  # the xdist controller or a plain run

@@ -49,8 +49,10 @@ def table() -> str:
         faults = "; ".join(_fault(s) for s in data.get("faults") or ()) or "none"
         checkers = ", ".join(dict.fromkeys(c["name"] for c in data["checkers"]))
         rows.append(
-            (data["name"], f"| `{data['name']}` | {', '.join(data['claims'])} | {faults} "
-             f"| {checkers} |")
+            (
+                data["name"],
+                f"| `{data['name']}` | {', '.join(data['claims'])} | {faults} | {checkers} |",
+            )
         )
     return "\n".join([HEADER, *(row for _, row in sorted(rows))])
 

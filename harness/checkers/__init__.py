@@ -69,12 +69,32 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
    {key: int}}`` with the keys of :data:`METRIC_KEYS`; batched ``publish`` invocations
    carry ``"batched": true``; the ``group_published`` / ``batch_queued_failed`` /
    ``recovered`` events carry ``message_ids`` (and ``at``, when the service saw it).
+8. Health (:func:`check_health`), client events of the service:
+   - ``"health"`` ``{"healthy": bool, "at"?: float, "polled"?: true, "end"?: true, ...}``:
+     a reading of the service's reported health, recorded when it changes (polled by the
+     runner every ``poll_s``; the last polled reading carries ``end``) or pushed by the
+     service; other keys are the service's own facts;
+   - ``"health_config"`` ``{"poll_s": float, "check_interval_s"?, "check_timeout_s"?,
+     "ping_interval_s"?, "max_outstanding_pings"?}``: the cadence of the readings and the
+     service's settings the bounds are derived from;
+   - ``"disconnected"`` / ``"reconnected"`` ``{"member"?: str}``: the service's
+     connections (when its connection was back after a heal);
+   - fault windows (``kind``, ``params``, ``links``) and the runner's ``run`` event
+     (``links``: the service's proxies), and the ``"loop_lag"`` event's ``max_ms``.
+9. Logs (:func:`check_logs`), client events of the service:
+   - ``"log_capture"`` ``{"loggers": [str, ...]}``: the loggers the runner watched;
+   - ``"log"`` ``{"logger": str, "level": str, "levelno": int, "message": str,
+     "exc_type"?: str}``: one record, at the time it was emitted;
+   - the failures: ``"pool_initialized"`` ``failed`` reasons (and the ``start``
+     operation) and ``"batch_queued_failed"`` ``{"group" or "subject", "at"?}``.
 """
 
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
 from harness.checkers._evidence import RUN_EVENT, RUNNER, check_evidence, evidence_summary
 from harness.checkers._exceptions import check_exceptions
+from harness.checkers._health import check_health
+from harness.checkers._logs import check_logs
 from harness.checkers._loop_lag import check_loop_lag
 from harness.checkers._metrics import METRIC_KEYS, check_metrics
 from harness.checkers._ops import Operation, operations, summary
@@ -106,6 +126,8 @@ __all__ = [
     "check_backoff",
     "check_evidence",
     "check_exceptions",
+    "check_health",
+    "check_logs",
     "check_loop_lag",
     "check_metrics",
     "check_pool",

@@ -84,9 +84,7 @@ def _connections(history: History) -> tuple[list[_Conn], int]:
                 names.setdefault(key, str(d["connect_name"]))
         elif e.kind == "connection_failed":
             attempts.append(_Conn(key[0], key[1], e.t, e.t, None, True))
-    conns = [
-        _Conn(k[0], k[1], t, closed.get(k), names.get(k), False) for k, t in opened.items()
-    ]
+    conns = [_Conn(k[0], k[1], t, closed.get(k), names.get(k), False) for k, t in opened.items()]
     return conns + attempts, dropped
 
 
@@ -154,9 +152,7 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
         if dropped:
             reasons.append(f"the proxy's event ring dropped {dropped} events")
         return CheckResult("evidence", UNKNOWN, details, "; ".join(reasons))
-    started = (
-        "failed to start, as expected" if plan.get("expect_start") == "fail" else "started"
-    )
+    started = "failed to start, as expected" if plan.get("expect_start") == "fail" else "started"
     kind = f" ({details['service_type']})" if details["service_type"] else ""
     result = CheckResult("evidence", True, details, "")
     hits = evidence_summary(result).partition("; ")[2]

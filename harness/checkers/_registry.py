@@ -14,6 +14,8 @@ from pydantic import Field, TypeAdapter, ValidationError
 from harness.checkers._accounting import check_accounting
 from harness.checkers._backoff import check_backoff
 from harness.checkers._exceptions import check_exceptions
+from harness.checkers._health import check_health
+from harness.checkers._logs import check_logs
 from harness.checkers._loop_lag import check_loop_lag
 from harness.checkers._metrics import check_metrics
 from harness.checkers._pool import check_pool
@@ -31,6 +33,8 @@ CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
         "validation": check_validation,
         "loop_lag": check_loop_lag,
         "metrics": check_metrics,
+        "health": check_health,
+        "logs": check_logs,
     }
 )
 

@@ -103,7 +103,9 @@ def parse_populate(body: object) -> list[ProxyInput]:
             raise missing_field(f"upstream at proxy {number}")
         result.append(
             ProxyInput(
-                fields["name"], listen_or_default(fields.get("listen", "")), fields["upstream"],
+                fields["name"],
+                listen_or_default(fields.get("listen", "")),
+                fields["upstream"],
                 fields.get("enabled", True),
             )
         )
@@ -209,7 +211,10 @@ class ProxyCollection:
             await proxy.start_checked(quiet=True)
         self._proxies[spec.name] = proxy
         self.runtime.events.emit(
-            "proxy_created", proxy=proxy.name, listen=proxy.listen, upstream=proxy.upstream,
+            "proxy_created",
+            proxy=proxy.name,
+            listen=proxy.listen,
+            upstream=proxy.upstream,
             enabled=proxy.enabled,
         )
         return proxy

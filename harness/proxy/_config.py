@@ -33,14 +33,18 @@ def load_config(path: str | Path) -> list[ProxyInput]:
         detail = exc.message.removeprefix("bad request body: ")
         raise ConfigError(f"config file {path}: not JSON: {detail}", where=str(path)) from exc
     if not isinstance(data, list):
-        raise ConfigError(f"config file {path}: must hold a JSON array of proxies",
-                          where=str(path), value=data)
+        raise ConfigError(
+            f"config file {path}: must hold a JSON array of proxies", where=str(path), value=data
+        )
     specs: list[ProxyInput] = []
     for number, entry in enumerate(data, start=1):
         try:
             specs.extend(parse_populate([entry]))
         except ApiError as exc:
             detail = exc.message.replace(" at proxy 1", "")
-            raise ConfigError(f"config file {path}: entry {number}: {detail}",
-                              where=f"{path}[{number}]", value=entry) from exc
+            raise ConfigError(
+                f"config file {path}: entry {number}: {detail}",
+                where=f"{path}[{number}]",
+                value=entry,
+            ) from exc
     return specs

@@ -137,9 +137,7 @@ def loads_first(raw: bytes) -> object:
     except _NotJson as exc:
         raise bad_request_body(str(exc)) from None
     except RecursionError:
-        raise bad_request_body(
-            "exceeded max depth: arrays and objects nested too deeply"
-        ) from None
+        raise bad_request_body("exceeded max depth: arrays and objects nested too deeply") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(stripped.rstrip(_WS)):
             raise bad_request_body("unexpected EOF") from exc

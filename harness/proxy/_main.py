@@ -27,17 +27,36 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="A Toxiproxy 2.12-compatible fault-injecting TCP proxy server. When "
         "ready it prints 'toxiproxy listening on http://HOST:PORT' on stdout.",
     )
-    parser.add_argument("--host", "-host", default="127.0.0.1",
-                        help="API host (default 127.0.0.1; 'localhost' binds IPv4 and IPv6)")
-    parser.add_argument("--port", "-port", type=int, default=8474,
-                        help="API port (default 8474; 0 picks a free port)")
-    parser.add_argument("--seed", "-seed", type=int, default=None,
-                        help="seed for toxicity rolls and jitter (default: random, see "
-                        "GET /extensions)")
-    parser.add_argument("--config", "-config", default=None, metavar="FILE",
-                        help="JSON array of proxies to create at start (like /populate)")
-    parser.add_argument("--version", "-version", action="version",
-                        version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--host",
+        "-host",
+        default="127.0.0.1",
+        help="API host (default 127.0.0.1; 'localhost' binds IPv4 and IPv6)",
+    )
+    parser.add_argument(
+        "--port",
+        "-port",
+        type=int,
+        default=8474,
+        help="API port (default 8474; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--seed",
+        "-seed",
+        type=int,
+        default=None,
+        help="seed for toxicity rolls and jitter (default: random, see GET /extensions)",
+    )
+    parser.add_argument(
+        "--config",
+        "-config",
+        default=None,
+        metavar="FILE",
+        help="JSON array of proxies to create at start (like /populate)",
+    )
+    parser.add_argument(
+        "--version", "-version", action="version", version=f"%(prog)s {__version__}"
+    )
     return parser
 
 
@@ -52,7 +71,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.getLevelName(os.environ.get("LOG_LEVEL", "WARNING").upper())
     logging.basicConfig(
-        level=level if isinstance(level, int) else logging.WARNING, stream=sys.stderr,
+        level=level if isinstance(level, int) else logging.WARNING,
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not 0 <= args.port <= 65535:
@@ -65,8 +85,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130

@@ -93,9 +93,7 @@ class Proxy:
         return data
 
     def _event(self, type_: str) -> None:
-        self.runtime.events.emit(
-            type_, proxy=self.name, listen=self.listen, upstream=self.upstream
-        )
+        self.runtime.events.emit(type_, proxy=self.name, listen=self.listen, upstream=self.upstream)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, *, quiet: bool = False) -> bool:

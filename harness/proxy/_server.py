@@ -42,8 +42,9 @@ __all__ = ["ProxyServer", "serve", "serve_forever"]
 def _bind_api(host: str, port: int) -> list[socket.socket]:
     """Listening sockets for the API; ``localhost`` gets 127.0.0.1 plus ::1 on one port."""
     if host != "localhost":
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
         family, _, _, _, sockaddr = infos[0]
         return [_listen_socket(family, sockaddr)]
     for _ in range(20):
@@ -155,14 +156,18 @@ class ProxyServer:
                 await self.collection.close_all()
                 spec = self._config[len(done)]
                 raise ConfigError(
-                    f"{self._config_source}: entry {len(done) + 1} ({spec.name}): "
-                    f"{error.message}", where=f"{self._config_source}[{len(done) + 1}]",
+                    f"{self._config_source}: entry {len(done) + 1} ({spec.name}): {error.message}",
+                    where=f"{self._config_source}[{len(done) + 1}]",
                     value=spec,
                 )
         sockets = _bind_api(self.host, self._requested_port)
         self.port = sockets[0].getsockname()[1]
-        app = build_app(self.collection, self.runtime, version=self._version,
-                        handler_timeout=self._handler_timeout)
+        app = build_app(
+            self.collection,
+            self.runtime,
+            version=self._version,
+            handler_timeout=self._handler_timeout,
+        )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         self._runner = runner
@@ -215,8 +220,9 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     try:
         source = f"config file {config_path}"
-        async with ProxyServer(host, port, seed=seed, config=config,
-                               config_source=source) as server:
+        async with ProxyServer(
+            host, port, seed=seed, config=config, config_source=source
+        ) as server:
             (ready or _print_ready)(server)
             await stop.wait()
     finally:

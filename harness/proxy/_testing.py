@@ -91,8 +91,9 @@ class Peer(asyncio.Protocol):
                     self._more.clear()
                     await self._more.wait()
         except TimeoutError as exc:
-            raise WaitTimeout(f"{count} bytes at the upstream", timeout,
-                              len(self.received)) from exc
+            raise WaitTimeout(
+                f"{count} bytes at the upstream", timeout, len(self.received)
+            ) from exc
         return bytes(self.received)
 
 
@@ -116,8 +117,7 @@ class Upstream:
         return f"127.0.0.1:{self.port}"
 
     def _protocol(self) -> Peer:
-        peer = Peer(echo=self.mode == "echo", on_made=self._accepted.set,
-                    greeting=self.greeting)
+        peer = Peer(echo=self.mode == "echo", on_made=self._accepted.set, greeting=self.greeting)
         self.peers.append(peer)
         return peer
 

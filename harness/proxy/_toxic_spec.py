@@ -117,9 +117,7 @@ def _connect_name(raw: object, current: str) -> str:
                 "ToxicWrapper.attributes.connect_name of type string"
             )
         if any(char in value for char in "\r\n\x00"):
-            raise bad_request_body(
-                f"attribute connect_name must be one line, got {brief(value)}"
-            )
+            raise bad_request_body(f"attribute connect_name must be one line, got {brief(value)}")
         if len(value) > MAX_CONNECT_NAME:
             raise bad_request_body(
                 f"attribute connect_name must be at most {MAX_CONNECT_NAME} characters, "

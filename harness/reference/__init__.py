@@ -11,11 +11,14 @@ partial flush, retries and a failed batch queue, subscriptions, requests, health
 :class:`NATSMessageBroker` (validated JSON messages, subject management, manual ack),
 :class:`NATSConfig`, the message schemas, :class:`NATSSubjectManager` and the exception
 tree rooted at :class:`NATSError`. The error-handling strategy and the delivery guarantee
-are in ``docs/error-handling.md``.
+are in ``docs/error-handling.md``. Failures are logged through :mod:`logging` under
+:data:`LOGGER_PREFIX` (``nats_service.pool``, ``.connection``, ``.batch``, ``.health``,
+``.observer``; see ``_logging``).
 """
 
 from harness.reference._delivery import OutgoingMessage
 from harness.reference._events import EventKind, Observer, ServiceEvent
+from harness.reference._logging import LOGGER_PREFIX
 from harness.reference._results import (
     ConnectionStats,
     FailedGroup,
@@ -49,6 +52,7 @@ from harness.reference.subjects import DEFAULT_PATTERNS, NATSSubjectManager
 
 __all__ = [
     "DEFAULT_PATTERNS",
+    "LOGGER_PREFIX",
     "BrokerStats",
     "ChatMessage",
     "ConnectionOptions",

@@ -11,6 +11,10 @@ from which ``recover()`` re-publishes it, preferring a member it has not failed 
 Invariant (checked by tests): every accepted message is at any moment in exactly one of
 the current batch, in flight, confirmed (``published``) or the failed queue; cancellation
 (``close()`` timing out) moves in-flight groups to the failed queue instead of losing them.
+
+Logging (``nats_service.batch``): a failed attempt that will be retried is INFO (it may
+still succeed); a group moved to the failed batch queue is WARNING, naming its subject,
+message count, attempts and last error; a recovery run is INFO.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from itertools import groupby
 
 from harness.reference._delivery import OutgoingMessage, send_confirmed
 from harness.reference._events import EventBus
+from harness.reference._logging import batch_log
 from harness.reference._pool import Connection, ConnectionPool
 from harness.reference._results import FailedGroup, FlushResult, RecoveryResult, RetryRecord
 from harness.reference.config import NATSConfig
@@ -168,6 +173,7 @@ class BatchPublisher:
             del pending[key]
             return _Outcome(group, published=True)
         for attempt, delay in enumerate(self._config.retry_delays(), start=1):
+            log_retry(group, attempt, delay)
             self._bus.emit(
                 "retry_scheduled",
                 subject=subject,
@@ -254,6 +260,13 @@ class BatchPublisher:
     def _queue(self, group: FailedGroup) -> None:
         self.counters.in_flight -= len(group.messages)
         self._failed.append(group)
+        batch_log.warning(
+            "group %s: %d messages moved to the failed batch queue after %d attempts: %s",
+            group.subject,
+            len(group.messages),
+            group.attempts,
+            group.last_error,
+        )
         self._bus.emit(
             "batch_queued_failed",
             subject=group.subject,
@@ -278,6 +291,8 @@ class BatchPublisher:
                 self._queue_interrupted(pending)
             ids = tuple(i for t in tasks for i in t.result())
             self.counters.recovered += len(ids)
+            if total:
+                batch_log.info("recovery: %d of %d queued messages re-published", len(ids), total)
             return RecoveryResult(total, len(ids), total - len(ids), ids)
 
     async def _recover_one(self, key: int, pending: dict[int, FailedGroup]) -> tuple[str, ...]:
@@ -293,6 +308,18 @@ class BatchPublisher:
             "recovered", subject=group.subject, member=conn.name, message_ids=ids, count=len(ids)
         )
         return ids
+
+
+def log_retry(group: FailedGroup, attempt: int, delay: float) -> None:
+    """INFO: ``group`` failed and retry ``attempt`` follows in ``delay`` seconds."""
+    batch_log.info(
+        "group %s: %d messages failed (%s); retry %d in %.3f s",
+        group.subject,
+        len(group.messages),
+        group.last_error,
+        attempt,
+        delay,
+    )
 
 
 def _ids(messages: Sequence[OutgoingMessage]) -> tuple[str, ...]:

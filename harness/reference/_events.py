@@ -24,15 +24,14 @@ Event kinds (``kind``) and the fields they fill:
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EventBus", "EventKind", "Observer", "ServiceEvent"]
+from harness.reference._logging import observer_log
 
-log = logging.getLogger("harness.reference")
+__all__ = ["EventBus", "EventKind", "Observer", "ServiceEvent"]
 
 EventKind = Literal[
     "connected",
@@ -114,5 +113,5 @@ class EventBus:
                 observer(event)
             except Exception:
                 self.observer_errors += 1
-                log.exception("observer %r failed on %s", observer, kind)
+                observer_log.exception("observer %r failed on %s", observer, kind)
         return event

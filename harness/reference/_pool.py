@@ -5,6 +5,9 @@ Every connection is a separate nats-py client named ``<service>-main`` or
 proxy to target one member). Pool members are opened concurrently; initialization keeps
 the members that connected, reports each failure with its reason, and disables the pool
 only if every member failed, in which case batches fall back to the main connection.
+Each failed member is logged at WARNING with its error, a partial initialization as
+"initialized with warning" and a disabled pool at ERROR (logger ``nats_service.pool``);
+connection errors and lost connections at WARNING (``nats_service.connection``).
 
 Routing: a subject's groups go to the member ``crc32(subject) % n`` (so one subject keeps
 one connection and its order), unless that member is known to be disconnected, in which
@@ -22,16 +25,24 @@ from nats.aio.client import Client
 
 from harness.reference._delivery import Confirmer
 from harness.reference._events import EventBus
+from harness.reference._logging import connection_log, pool_log
 from harness.reference._results import PoolInitReport
 from harness.reference._translate import Op, describe, translate
 from harness.reference.config import NATSConfig
 from harness.reference.nats_exceptions import NATSConnectionError
 
-__all__ = ["Connection", "ConnectionPool", "open_connection"]
+__all__ = ["Connection", "ConnectionPool", "log_init", "open_connection", "open_main"]
 
 
 class Connection:
-    """One named nats-py client plus its confirmation barrier and health state."""
+    """One named nats-py client plus its confirmation barrier and health state.
+
+    ``reconnecting`` is True from nats-py's ``disconnected_cb`` until its
+    ``reconnected_cb``. It is not ``not client.is_connected``: nats-py reports a new
+    connection as connected before the handshake's PING has its PONG, so a connection
+    whose PONGs are withheld flaps (stale, reconnect, "connected", stale again) and is
+    "connected" nearly all the time, while ``reconnected_cb`` waits for that PONG.
+    """
 
     def __init__(self, name: str, servers: Sequence[str]) -> None:
         self.name = name
@@ -39,6 +50,7 @@ class Connection:
         self.client = Client()
         self.confirmer = Confirmer(self.client)
         self.healthy: bool | None = None
+        self.reconnecting = False
         self.last_rtt: float | None = None
         self.last_error: str | None = None
 
@@ -91,12 +103,17 @@ async def open_connection(
 
     async def error_cb(exc: Exception) -> None:
         conn.last_error = describe(exc)
+        connection_log.warning("connection %s: error: %s", name, conn.last_error)
         bus.emit("connection_error", member=name, error=conn.last_error)
 
     async def disconnected_cb() -> None:
+        conn.reconnecting = True
+        connection_log.warning("connection %s lost its server; reconnecting", name)
         bus.emit("disconnected", member=name)
 
     async def reconnected_cb() -> None:
+        conn.reconnecting = False
+        connection_log.info("connection %s reconnected", name)
         bus.emit("reconnected", member=name)
 
     async def closed_cb() -> None:
@@ -121,6 +138,43 @@ async def open_connection(
         raise NATSConnectionError(reason, cause=exc.cause) from exc.cause
     bus.emit("connected", member=name)
     return conn
+
+
+async def open_main(config: NATSConfig, bus: EventBus) -> Connection:
+    """Connect the main connection (``<name>-main``); a failure is logged at ERROR.
+
+    Raises:
+        NATSConnectionError: as :func:`open_connection`.
+    """
+    name = f"{config.name}-main"
+    try:
+        return await open_connection(config, name, config.servers, bus, config.pool_init_timeout)
+    except NATSConnectionError as exc:
+        connection_log.error("connection %s failed to connect: %s", name, exc)
+        raise
+
+
+def log_init(report: PoolInitReport, main: str) -> None:
+    """Log how initialization went: full (INFO), partial (WARNING), none (ERROR)."""
+    failed = ", ".join(report.failures)
+    if not report.requested:
+        return
+    if not report.connected:
+        pool_log.error(
+            "pool disabled: all %d members failed (%s); falling back to %s",
+            report.requested,
+            failed,
+            main,
+        )
+    elif report.failures:
+        pool_log.warning(
+            "pool initialized with warning: %d of %d members connected; failed: %s",
+            len(report.connected),
+            report.requested,
+            failed,
+        )
+    else:
+        pool_log.info("pool initialized: all %d members connected", report.requested)
 
 
 class ConnectionPool:
@@ -149,6 +203,7 @@ class ConnectionPool:
                 members.append(outcome)
             elif isinstance(outcome, NATSConnectionError):
                 failures[name] = str(outcome)
+                pool_log.warning("pool member %s failed to connect: %s", name, outcome)
                 bus.emit("pool_member_failed", member=name, error=str(outcome))
             else:
                 raise outcome  # a bug or cancellation, not a connection failure
@@ -158,6 +213,7 @@ class ConnectionPool:
             failures=failures,
             enabled=bool(members),
         )
+        log_init(report, main.name)
         if config.pool_size and not members:
             bus.emit("pool_disabled", member=main.name, count=config.pool_size)
         return cls(main, members, report)

@@ -26,7 +26,7 @@ from harness.reference._batching import BatchPublisher
 from harness.reference._delivery import OutgoingMessage, send_confirmed
 from harness.reference._events import EventBus, EventKind, Observer
 from harness.reference._health import HealthMonitor
-from harness.reference._pool import ConnectionPool, open_connection
+from harness.reference._pool import ConnectionPool, open_main
 from harness.reference._results import (
     ConnectionStats,
     FailedGroup,
@@ -116,8 +116,7 @@ class NATSService:
         if self._parts is not None or self._closed:
             raise NATSConnectionError("connect() may be called once per service")
         cfg = self._config
-        timeout = cfg.pool_init_timeout
-        main = await open_connection(cfg, f"{cfg.name}-main", cfg.servers, self._bus, timeout)
+        main = await open_main(cfg, self._bus)
         pool = await ConnectionPool.open(cfg, main, self._bus)
         parts = _Parts(
             pool,

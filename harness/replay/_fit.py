@@ -2,21 +2,26 @@
 
 The ``metrics`` checker compares the service's ``stats()`` snapshots with the history; a
 service without that optional view (:class:`~harness.scenario._sut.StatsSut`) records no
-snapshot, and the checker can only answer ``unknown``. A property search over such a
-service would then report every example, so :func:`fit_checkers` leaves the checker out
-before the run. Optional views are detected as the runner detects them: ``isinstance`` on
-the runtime-checkable protocol, on the service instance that runs.
+snapshot, and the checker can only answer ``unknown``. Likewise ``health`` reads the
+readings of ``health()`` (:class:`~harness.scenario._sut.HealthSut`) and ``logs`` the
+records of the loggers ``loggers()`` names (:class:`~harness.scenario._sut.LoggingSut`).
+A property search over a service without the view would then report every example, so
+:func:`fit_checkers` leaves the checker out before the run. Optional views are detected
+as the runner detects them: ``isinstance`` on the runtime-checkable protocol, on the
+service instance that runs.
 """
 
 from __future__ import annotations
 
 from harness.scenario import Scenario
-from harness.scenario._sut import StatsSut
+from harness.scenario._sut import HealthSut, LoggingSut, StatsSut
 
 __all__ = ["CHECKER_VIEWS", "fit_checkers", "unfed_checkers"]
 
 CHECKER_VIEWS: dict[str, tuple[type, str]] = {
     "metrics": (StatsSut, "stats()"),
+    "health": (HealthSut, "health()"),
+    "logs": (LoggingSut, "loggers()"),
 }
 """Checker name -> (the optional protocol it reads, how the view is named in messages)."""
 

@@ -51,7 +51,17 @@ __all__ = [
 
 CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
 ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
-CHECKERS = ("accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics")
+CHECKERS = (
+    "accounting",
+    "exceptions",
+    "backoff",
+    "pool",
+    "validation",
+    "loop_lag",
+    "metrics",
+    "health",
+    "logs",
+)
 Text = Annotated[str, Strict()]
 Marker = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -159,7 +169,15 @@ class CheckerSpec(StrictModel):
     """A checker that must hold, by name, with its parameters."""
 
     name: Literal[
-        "accounting", "exceptions", "backoff", "pool", "validation", "loop_lag", "metrics"
+        "accounting",
+        "exceptions",
+        "backoff",
+        "pool",
+        "validation",
+        "loop_lag",
+        "metrics",
+        "health",
+        "logs",
     ]
     params: dict[str, JsonValue] = Field(default_factory=dict)
 

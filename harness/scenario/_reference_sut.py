@@ -11,6 +11,9 @@ history client events following the checkers' conventions:
   time; ``detail["at"]`` keeps the time the service emitted them.
 - ``incoming_invalid`` is written as ``invalid_incoming``; ``connection_error`` as
   ``error``; every other kind keeps its name, with ``group`` = ``subject`` on batch events.
+
+Optional views: ``stats()``, ``health()`` / ``health_timing()`` (``is_healthy()`` and the
+health-check and keep-alive settings) and ``loggers()`` (``nats_service``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import ValidationError
 
 from harness.errors import ConfigError
 from harness.reference import (
+    LOGGER_PREFIX,
     IncomingMessage,
     NATSConfig,
     NATSMessageBroker,
@@ -170,6 +174,26 @@ class ReferenceSut:
             "flush_successful_messages": s.total_flush_successful_messages,
             "flush_failed_messages": s.total_flush_failed_messages,
         }
+
+    def health(self) -> dict[str, bool]:
+        """``is_healthy()`` (connected and the last ping/pong check passed), and
+        ``is_connected()`` (nats-py's flag) beside it."""
+        service = self._svc()
+        return {"healthy": service.is_healthy(), "connected": service.is_connected()}
+
+    def health_timing(self) -> dict[str, float]:
+        """The health-check and keep-alive settings of the service's configuration."""
+        cfg = self._svc().config
+        return {
+            "check_interval_s": cfg.health_check_interval,
+            "check_timeout_s": cfg.health_check_timeout,
+            "ping_interval_s": cfg.connection.ping_interval,
+            "max_outstanding_pings": cfg.connection.max_outstanding_pings,
+        }
+
+    def loggers(self) -> tuple[str, ...]:
+        """The reference service logs under ``nats_service`` (``harness.reference._logging``)."""
+        return (LOGGER_PREFIX,)
 
     def _brk(self) -> NATSMessageBroker:
         if self._broker is None:

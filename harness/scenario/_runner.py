@@ -7,6 +7,9 @@ are in place while the service connects), start the service through the proxies,
 workload while timed and event-triggered faults come and go and the event loop's lag is
 sampled, heal everything, let the service recover its failed-batch queue, drain the
 observer, stop the service, copy the proxy's events, and run the checkers on the history.
+A service with the optional views has its health read at a fixed cadence from its start
+until it stops, and its log records captured from before its start until after it stops
+(:class:`~harness.scenario._observer.HealthPoller`, :class:`~.LogCapture`).
 
 The parts: :mod:`~harness.scenario._schedule` (faults), :mod:`~harness.scenario._workload`
 (what the service does), :mod:`~harness.scenario._observer` (ground truth),
@@ -16,6 +19,7 @@ The parts: :mod:`~harness.scenario._schedule` (faults), :mod:`~harness.scenario.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,9 +39,16 @@ from harness.errors import ConfigError, WaitTimeout
 from harness.history import History
 from harness.scenario._lag import LoopLag
 from harness.scenario._model import Scenario
-from harness.scenario._observer import Observer
+from harness.scenario._observer import HealthPoller, LogCapture, Observer
 from harness.scenario._schedule import SERVICE_EVENTS, Schedule
-from harness.scenario._sut import PoolInit, ServiceUnderTest, SutEnv, SutFactory
+from harness.scenario._sut import (
+    HealthSut,
+    LoggingSut,
+    PoolInit,
+    ServiceUnderTest,
+    SutEnv,
+    SutFactory,
+)
 from harness.scenario._topology import ScenarioEnv, build
 from harness.scenario._workload import Workload
 
@@ -99,6 +110,9 @@ class _Run:
         self.schedule: Schedule | None = None
         self.workload: Workload | None = None
         self.started = False
+        self.captures = contextlib.ExitStack()
+        self.health_stop = asyncio.Event()
+        self.health_task: asyncio.Task[None] | None = None
 
     async def execute(self) -> None:
         built = await asyncio.to_thread(build, self.scenario, self.env)
@@ -131,6 +145,7 @@ class _Run:
         sut_env = SutEnv(
             built.servers, built.member_urls, dict(self.scenario.service), self.history.at
         )
+        self._capture_logs()
         op = self.history.invoke(self.sut.name, "start", {})
         self.started = True  # a failed start may leave connections to stop
         try:
@@ -148,6 +163,7 @@ class _Run:
             )
         op.ok({"started": True})
         self.history.client_event(self.sut.name, "pool_initialized", init.detail())
+        self._poll_health()
         work.snapshot("started")
         sampling = asyncio.create_task(self.lag.run(schedule.done))
         try:
@@ -174,14 +190,31 @@ class _Run:
         if self.schedule is not None:
             self.schedule.done.set()
         await asyncio.shield(asyncio.to_thread(self.env.log.heal_all))
+        self.health_stop.set()
+        if self.health_task is not None:
+            await self.health_task
         if self.started:
             try:
                 async with asyncio.timeout(STOP_S):
                     await self.sut.stop()
             except TimeoutError:
                 self.history.client_event(self.sut.name, "stop_timeout", {"timeout": STOP_S})
+        self.captures.close()
         await self.observer.close()
         await asyncio.to_thread(self.env.links.pull_events)
+
+    def _capture_logs(self) -> None:
+        """Record what the service logs (``LoggingSut``) until it has stopped."""
+        if isinstance(self.sut, LoggingSut):
+            names = list(self.sut.loggers())
+            self.captures.enter_context(LogCapture(self.history, lambda: self.sut.name, names))
+
+    def _poll_health(self) -> None:
+        """Read the service's ``health()`` (``HealthSut``) until just before it stops."""
+        if isinstance(self.sut, HealthSut):
+            poller = HealthPoller(self.history, self.sut.name, self.sut)
+            poller.announce()
+            self.health_task = asyncio.create_task(poller.run(self.health_stop))
 
     def _sink(self, kind: str, detail: Mapping[str, Any]) -> None:
         self.history.client_event(self.sut.name, kind, dict(detail))

@@ -19,8 +19,12 @@ from typing import Any, Protocol, runtime_checkable
 from harness.errors import ConfigError
 
 __all__ = [
+    "HEALTH_TIMING_KEYS",
     "EventSink",
     "FlushOutcome",
+    "HealthSut",
+    "HealthTimingSut",
+    "LoggingSut",
     "MessageHandler",
     "MessagingSut",
     "PoolInit",
@@ -167,6 +171,63 @@ class StatsSut(Protocol):
 
     def stats(self) -> Mapping[str, Any]:
         """The current statistics, keyed as :data:`harness.checkers.METRIC_KEYS`."""
+        ...
+
+
+HEALTH_TIMING_KEYS = (
+    "check_interval_s",
+    "check_timeout_s",
+    "ping_interval_s",
+    "max_outstanding_pings",
+)
+"""What :meth:`HealthTimingSut.health_timing` may report (the ``health`` checker's inputs)."""
+
+
+@runtime_checkable
+class HealthSut(Protocol):
+    """Optional: a service that reports its own health (read by the ``health`` checker).
+
+    The runner calls :meth:`health` every ``HEALTH_POLL_S`` seconds from the service's
+    start until it stops, on the service's event loop, and records each change as a
+    ``health`` client event. A service may instead (or also) push ``health`` events
+    itself through its :data:`EventSink` (``{"healthy": bool}``) when its health changes.
+    """
+
+    def health(self) -> bool | Mapping[str, Any]:
+        """Healthy now? ``True``/``False``, or a mapping with ``"healthy": bool`` and any
+        other JSON-able facts (they are recorded with the change). Must be quick and must
+        not block: it reads the state the service's own checks maintain."""
+        ...
+
+
+@runtime_checkable
+class HealthTimingSut(Protocol):
+    """Optional, with :class:`HealthSut`: how quickly the service can notice a dead link.
+
+    The ``health`` checker derives its bounds from these settings (never from a constant);
+    without them it answers ``unknown``, unless the scenario gives the bounds.
+    """
+
+    def health_timing(self) -> Mapping[str, float]:
+        """The service's configured settings, keyed as :data:`HEALTH_TIMING_KEYS`, in
+        seconds (``max_outstanding_pings`` a count); leave out what does not apply:
+
+        - ``check_interval_s`` / ``check_timeout_s``: the service's own periodic health
+          check (a round trip through the server) and how long one check waits;
+        - ``ping_interval_s`` / ``max_outstanding_pings``: its NATS client's keep-alive,
+          which declares the connection stale after that many unanswered PINGs.
+        """
+        ...
+
+
+@runtime_checkable
+class LoggingSut(Protocol):
+    """Optional: a service that logs through :mod:`logging` (read by the ``logs`` checker)."""
+
+    def loggers(self) -> Sequence[str]:
+        """Names of the loggers the service logs to. The runner installs a handler on each
+        for the run (records of child loggers propagate to it, unless a child sets
+        ``propagate = False``) and records every record as a ``log`` client event."""
         ...
 
 

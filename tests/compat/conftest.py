@@ -46,8 +46,11 @@ class _CliProxy:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # the server prints it once it is listening

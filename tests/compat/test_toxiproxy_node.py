@@ -26,13 +26,38 @@ PACKAGE = NODE_DIR / "node_modules" / "toxiproxy-node-client" / "package.json"
 VERSION = "4.1.0"
 
 EXPECTED_CHECKS = [
-    "version", "getAll_empty", "create_proxy", "get_proxy", "get_missing_proxy_404", "get_all",
-    "duplicate_proxy_409", "update_disable", "update_upstream_while_disabled", "update_reenable",
-    "toxic_defaults", "get_toxic_round_trip", "duplicate_toxic_409", "update_toxic_attributes",
+    "version",
+    "getAll_empty",
+    "create_proxy",
+    "get_proxy",
+    "get_missing_proxy_404",
+    "get_all",
+    "duplicate_proxy_409",
+    "update_disable",
+    "update_upstream_while_disabled",
+    "update_reenable",
+    "toxic_defaults",
+    "get_toxic_round_trip",
+    "duplicate_toxic_409",
+    "update_toxic_attributes",
     "missing_toxic_404",
-    *(f"toxic_type_{t}" for t in ("slow_close", "timeout", "slicer", "reset_peer", "limit_data",
-                                  "bandwidth", "latency")),
-    "toxic_remove", "populate", "populate_empty", "reset", "remove",
+    *(
+        f"toxic_type_{t}"
+        for t in (
+            "slow_close",
+            "timeout",
+            "slicer",
+            "reset_peer",
+            "limit_data",
+            "bandwidth",
+            "latency",
+        )
+    ),
+    "toxic_remove",
+    "populate",
+    "populate_empty",
+    "reset",
+    "remove",
 ]
 
 
@@ -61,7 +86,11 @@ def require_node() -> str:
 
 def _run(node: str, url: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     proc = subprocess.run(
-        [node, str(SCRIPT), url], cwd=NODE_DIR, capture_output=True, text=True, timeout=120,
+        [node, str(SCRIPT), url],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     lines = []

@@ -87,8 +87,7 @@ def test_create_get_and_list(client: toxiproxy.Toxiproxy, echo: EchoServer) -> N
     assert list(listed) == ["p"]
     got = client.get_proxy("p")
     assert got is not None
-    assert (got.name, got.listen, got.upstream, got.enabled) == (
-        "p", proxy.listen, echo.addr, True)
+    assert (got.name, got.listen, got.upstream, got.enabled) == ("p", proxy.listen, echo.addr, True)
     assert client.get_proxy("missing") is None
     assert _echo_rtt(_port(proxy.listen)) < 1.0
 
@@ -97,8 +96,7 @@ def test_create_disabled_echoes_listen(client: toxiproxy.Toxiproxy, echo: EchoSe
     probe = client.create(upstream=echo.addr, name="probe")
     port = _port(probe.listen)
     assert probe.destroy() is True
-    proxy = client.create(upstream=echo.addr, name="p", listen=f"localhost:{port}",
-                          enabled=False)
+    proxy = client.create(upstream=echo.addr, name="p", listen=f"localhost:{port}", enabled=False)
     assert proxy.enabled is False
     assert proxy.listen == f"localhost:{port}"
     assert _outcome(port) == "refused"
@@ -136,8 +134,9 @@ def test_toxics_round_trip(client: toxiproxy.Toxiproxy, echo: EchoServer) -> Non
     proxy = client.create(upstream=echo.addr, name="p")
     assert proxy.toxics() == {}
     proxy.add_toxic(type="latency", attributes={"latency": 100, "jitter": 0})
-    proxy.add_toxic(type="bandwidth", stream="upstream", name="bw", toxicity=0.5,
-                    attributes={"rate": 1000})
+    proxy.add_toxic(
+        type="bandwidth", stream="upstream", name="bw", toxicity=0.5, attributes={"rate": 1000}
+    )
     toxics = proxy.toxics()
     assert set(toxics) == {"latency_downstream", "bw"}
     lat = proxy.get_toxic("latency_downstream")
@@ -193,10 +192,12 @@ def test_reset_reenables_clears_toxics_keeps_listen(
 def test_client_side_populate(client: toxiproxy.Toxiproxy, echo: EchoServer) -> None:
     """``populate`` compares upstream and listen strings with the server's and re-creates on a
     mismatch (it never calls ``/populate``)."""
-    created = client.populate([
-        {"name": "one", "upstream": echo.addr, "listen": "127.0.0.1:0"},
-        {"name": "two", "upstream": echo.addr, "listen": "127.0.0.1:0"},
-    ])
+    created = client.populate(
+        [
+            {"name": "one", "upstream": echo.addr, "listen": "127.0.0.1:0"},
+            {"name": "two", "upstream": echo.addr, "listen": "127.0.0.1:0"},
+        ]
+    )
     assert [p.name for p in created] == ["one", "two"]
     one = client.get_proxy("one")
     one.add_toxic(type="latency", attributes={"latency": 5})
@@ -205,8 +206,9 @@ def test_client_side_populate(client: toxiproxy.Toxiproxy, echo: EchoServer) -> 
     assert again == []
     assert set(client.get_proxy("one").toxics()) == {"latency_downstream"}
     # different upstream: destroyed and re-created without toxics
-    replaced = client.populate([{"name": "one", "upstream": f"localhost:{echo.port}",
-                                 "listen": "127.0.0.1:0"}])
+    replaced = client.populate(
+        [{"name": "one", "upstream": f"localhost:{echo.port}", "listen": "127.0.0.1:0"}]
+    )
     assert [p.upstream for p in replaced] == [f"localhost:{echo.port}"]
     assert client.get_proxy("one").toxics() == {}
     assert set(client.proxies()) == {"one", "two"}

@@ -27,8 +27,16 @@ class CliProxy:
         import subprocess
         import sys
 
-        self.args = [sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0",
-                     *args]
+        self.args = [
+            sys.executable,
+            "-m",
+            "harness.proxy",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            *args,
+        ]
         self.proc = subprocess.Popen(
             self.args,
             stdin=subprocess.DEVNULL,

@@ -20,7 +20,6 @@ UpstreamMode = Literal["echo", "hold", "line", "greet"]
 GREETING = b'INFO {"server_id":"upstream","max_payload":1048576}\r\n'
 
 
-
 @dataclass
 class LineArrival:
     """A newline-terminated message that the ``line`` upstream received (monotonic time)."""

@@ -62,11 +62,16 @@ def test_version_body_bytes(api: ProxyApi) -> None:
 
 def test_success_bodies_are_compact_json_without_newline(api: ProxyApi, echo: Upstream) -> None:
     """§1.1: success responses are ``application/json`` and have no trailing newline."""
-    created = api.post("/proxies", {"name": "shape", "upstream": echo.addr,
-                                    "listen": "127.0.0.1:0"})
+    created = api.post(
+        "/proxies", {"name": "shape", "upstream": echo.addr, "listen": "127.0.0.1:0"}
+    )
     assert created.status == 201
-    for resp in (created, api.get("/proxies"), api.get("/proxies/shape"),
-                 api.get("/proxies/shape/toxics")):
+    for resp in (
+        created,
+        api.get("/proxies"),
+        api.get("/proxies/shape"),
+        api.get("/proxies/shape/toxics"),
+    ):
         assert resp.content_type.startswith("application/json"), resp.headers
         assert not resp.body.endswith(b"\n"), resp.body
         json.loads(resp.body)
@@ -120,8 +125,13 @@ def test_unknown_path_is_mux_404(api: ProxyApi, path: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("PUT", "/proxies"), ("DELETE", "/version"), ("GET", "/reset"), ("GET", "/populate"),
-     ("PUT", "/proxies/x/toxics/y")],
+    [
+        ("PUT", "/proxies"),
+        ("DELETE", "/version"),
+        ("GET", "/reset"),
+        ("GET", "/populate"),
+        ("PUT", "/proxies/x/toxics/y"),
+    ],
 )
 def test_known_path_wrong_method_is_405(api: ProxyApi, method: str, path: str) -> None:
     """§1.1: a known path with a method it does not route → 405 with an empty body."""
@@ -151,8 +161,15 @@ def test_unknown_request_fields_are_ignored(api: ProxyApi, echo: Upstream) -> No
     """§1.1: no ``DisallowUnknownFields``; clients send ``toxics``, ``Logger``... on create."""
     resp = api.post(
         "/proxies",
-        {"name": "extra", "upstream": echo.addr, "listen": "127.0.0.1:0", "enabled": True,
-         "toxics": None, "Logger": {}, "whatever": [1, 2]},
+        {
+            "name": "extra",
+            "upstream": echo.addr,
+            "listen": "127.0.0.1:0",
+            "enabled": True,
+            "toxics": None,
+            "Logger": {},
+            "whatever": [1, 2],
+        },
     )
     assert resp.status == 201, resp.body
     assert resp.json()["name"] == "extra"

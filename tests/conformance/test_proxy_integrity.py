@@ -23,10 +23,10 @@ COUNT = 65_535
 EXPECTED = b"".join(struct.pack(">H", i) for i in range(COUNT))
 
 
-async def _toggle(session: aiohttp.ClientSession, url: str, stream: str,
-                  stop: asyncio.Event, toggles: list[int]) -> None:
-    body = {"name": "churn", "type": "latency", "stream": stream,
-            "attributes": {"latency": 1000}}
+async def _toggle(
+    session: aiohttp.ClientSession, url: str, stream: str, stop: asyncio.Event, toggles: list[int]
+) -> None:
+    body = {"name": "churn", "type": "latency", "stream": stream, "attributes": {"latency": 1000}}
     while not stop.is_set():
         async with session.post(f"{url}/proxies/p/toxics", json=body) as resp:
             assert resp.status == 200, await resp.text()
@@ -94,8 +94,9 @@ async def test_no_data_dropped_while_latency_toxic_churns(
                 received = await read
         assert len(received) == len(EXPECTED), f"{len(received)} of {len(EXPECTED)} bytes"
         if received != EXPECTED:
-            first = next(i for i, (a, b) in enumerate(zip(received, EXPECTED, strict=True))
-                         if a != b)
+            first = next(
+                i for i, (a, b) in enumerate(zip(received, EXPECTED, strict=True)) if a != b
+            )
             raise AssertionError(f"stream differs first at byte {first}")
         assert during >= 2, f"only {during} add/remove cycles overlapped the writes"
         server.close()

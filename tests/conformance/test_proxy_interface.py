@@ -61,9 +61,14 @@ async def test_proxy_server_in_process() -> None:
             url = str(srv.url).rstrip("/")
             async with http.get(f"{url}/version") as resp:
                 assert resp.status == 200
-            async with http.post(f"{url}/proxies", json={
-                    "name": "inproc", "listen": "127.0.0.1:0",
-                    "upstream": f"127.0.0.1:{up_port}"}) as resp:
+            async with http.post(
+                f"{url}/proxies",
+                json={
+                    "name": "inproc",
+                    "listen": "127.0.0.1:0",
+                    "upstream": f"127.0.0.1:{up_port}",
+                },
+            ) as resp:
                 assert resp.status == 201
                 listen = (await resp.json())["listen"]
             port = int(listen.rpartition(":")[2])

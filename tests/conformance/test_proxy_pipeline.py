@@ -114,8 +114,9 @@ def test_echo_while_toxics_churn(api: ProxyApi, echo: Upstream, sockets: Sockets
             while not stop.is_set():
                 for stream in ("upstream", "downstream"):
                     api.add_toxic("p", "noop", name=f"c_{stream}", stream=stream)
-                    api.add_toxic("p", "latency", name=f"l_{stream}", stream=stream,
-                                  attributes={"latency": 0})
+                    api.add_toxic(
+                        "p", "latency", name=f"l_{stream}", stream=stream, attributes={"latency": 0}
+                    )
                 for stream in ("upstream", "downstream"):
                     api.remove_toxic("p", f"c_{stream}")
                     api.remove_toxic("p", f"l_{stream}")

@@ -116,8 +116,9 @@ def test_port_conflict_is_500_then_works_after_holder_goes(api: ProxyApi, echo: 
     """Item 12 / item 22: same listen address → 500 ``...address already in use``; nothing added;
     after deleting the holder the same create succeeds on that port."""
     holder = api.create_proxy("holder", echo.addr)
-    resp = api.post("/proxies", {"name": "second", "upstream": echo.addr,
-                                 "listen": holder["listen"]})
+    resp = api.post(
+        "/proxies", {"name": "second", "upstream": echo.addr, "listen": holder["listen"]}
+    )
     assert resp.status == 500, resp.body
     assert resp.json()["status"] == 500
     assert "address already in use" in resp.error()

@@ -42,14 +42,25 @@ def proxy(api: ProxyApi, echo: Upstream) -> str:
 
 def test_add_toxic_shape_and_status(api: ProxyApi, proxy: str) -> None:
     """Item 14 / §1.2: 200 (not 201), keys in Go order, toxicity 1 by default, stored in proxy."""
-    resp = api.post(f"/proxies/{proxy}/toxics",
-                    {"name": "slow", "type": "latency", "stream": "upstream",
-                     "attributes": {"latency": 100, "jitter": 10}})
+    resp = api.post(
+        f"/proxies/{proxy}/toxics",
+        {
+            "name": "slow",
+            "type": "latency",
+            "stream": "upstream",
+            "attributes": {"latency": 100, "jitter": 10},
+        },
+    )
     assert resp.status == 200, resp.body
     toxic = resp.json()
     assert json_keys(toxic) == ["attributes", "name", "type", "stream", "toxicity"]
-    assert toxic == {"attributes": {"latency": 100, "jitter": 10}, "name": "slow",
-                     "type": "latency", "stream": "upstream", "toxicity": 1}
+    assert toxic == {
+        "attributes": {"latency": 100, "jitter": 10},
+        "name": "slow",
+        "type": "latency",
+        "stream": "upstream",
+        "toxicity": 1,
+    }
     assert api.get(f"/proxies/{proxy}/toxics/slow").json() == toxic
     assert api.proxy(proxy)["toxics"] == [toxic]
 
@@ -89,14 +100,19 @@ def test_names_unique_across_streams_and_default_names(api: ProxyApi, proxy: str
     409 ``toxic already exists``; default names ``latency_upstream``/``latency_downstream``."""
     api.add_toxic(proxy, "latency", name="a", stream="downstream")
     api.add_toxic(proxy, "latency", name="b", stream="downstream")
-    clash = api.post(f"/proxies/{proxy}/toxics", {"name": "a", "type": "latency",
-                                                  "stream": "upstream"})
+    clash = api.post(
+        f"/proxies/{proxy}/toxics", {"name": "a", "type": "latency", "stream": "upstream"}
+    )
     assert clash.status == 409
     assert clash.json() == {"error": "toxic already exists", "status": 409}
     assert api.add_toxic(proxy, "latency", stream="upstream")["name"] == "latency_upstream"
     assert api.add_toxic(proxy, "latency")["name"] == "latency_downstream"
-    assert {t["name"] for t in api.toxics(proxy)} == {"a", "b", "latency_upstream",
-                                                      "latency_downstream"}
+    assert {t["name"] for t in api.toxics(proxy)} == {
+        "a",
+        "b",
+        "latency_upstream",
+        "latency_downstream",
+    }
 
 
 def test_toxicity_round_trips(api: ProxyApi, proxy: str) -> None:
@@ -109,8 +125,13 @@ def test_toxicity_round_trips(api: ProxyApi, proxy: str) -> None:
 def test_noop_with_empty_stream_defaults(api: ProxyApi, proxy: str) -> None:
     """Item 15: ``noop`` with ``stream: ""`` → downstream, toxicity 1, name ``noop_downstream``."""
     toxic = api.add_toxic(proxy, "noop", stream="")
-    assert toxic == {"attributes": {}, "name": "noop_downstream", "type": "noop",
-                     "stream": "downstream", "toxicity": 1}
+    assert toxic == {
+        "attributes": {},
+        "name": "noop_downstream",
+        "type": "noop",
+        "stream": "downstream",
+        "toxicity": 1,
+    }
 
 
 def test_stream_is_case_insensitive_but_echoed_as_sent(api: ProxyApi, proxy: str) -> None:
@@ -122,8 +143,12 @@ def test_stream_is_case_insensitive_but_echoed_as_sent(api: ProxyApi, proxy: str
 
 def test_list_order_upstream_first_then_insertion(api: ProxyApi, proxy: str) -> None:
     """§1.3: all upstream toxics in insertion order, then all downstream ones."""
-    for name, stream in (("d1", "downstream"), ("u1", "upstream"), ("d2", "downstream"),
-                         ("u2", "upstream")):
+    for name, stream in (
+        ("d1", "downstream"),
+        ("u1", "upstream"),
+        ("d2", "downstream"),
+        ("u2", "upstream"),
+    ):
         api.add_toxic(proxy, "noop", name=name, stream=stream)
     assert [t["name"] for t in api.toxics(proxy)] == ["u1", "u2", "d1", "d2"]
     assert [t["name"] for t in api.proxy(proxy)["toxics"]] == ["u1", "u2", "d1", "d2"]
@@ -132,16 +157,25 @@ def test_list_order_upstream_first_then_insertion(api: ProxyApi, proxy: str) -> 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ({"type": "latency", "stream": "walrustream"}, 400,
-         "stream was invalid, can be either upstream or downstream"),
+        (
+            {"type": "latency", "stream": "walrustream"},
+            400,
+            "stream was invalid, can be either upstream or downstream",
+        ),
         ({"type": "walrus"}, 400, "invalid toxic type"),
         ({"stream": "upstream"}, 400, "invalid toxic type"),
         # order of checks: stream before type, type before duplicate, duplicate before attributes
-        ({"type": "walrus", "stream": "walrustream"}, 400,
-         "stream was invalid, can be either upstream or downstream"),
+        (
+            {"type": "walrus", "stream": "walrustream"},
+            400,
+            "stream was invalid, can be either upstream or downstream",
+        ),
         ({"name": "taken", "type": "walrus"}, 400, "invalid toxic type"),
-        ({"name": "taken", "type": "latency", "attributes": {"latency": "x"}}, 409,
-         "toxic already exists"),
+        (
+            {"name": "taken", "type": "latency", "attributes": {"latency": "x"}},
+            409,
+            "toxic already exists",
+        ),
     ],
 )
 def test_add_toxic_errors_and_check_order(
@@ -157,14 +191,18 @@ def test_add_toxic_errors_and_check_order(
 
 @pytest.mark.parametrize(
     "payload",
-    [b"{", b'{"type": "latency", "attributes": {"latency": "100"}}',
-     b'{"type": "latency", "attributes": {"latency": 100.5}}',
-     b'{"type": "latency", "toxicity": "1"}'],
+    [
+        b"{",
+        b'{"type": "latency", "attributes": {"latency": "100"}}',
+        b'{"type": "latency", "attributes": {"latency": 100.5}}',
+        b'{"type": "latency", "toxicity": "1"}',
+    ],
 )
 def test_add_toxic_undecodable_body_is_400(api: ProxyApi, proxy: str, payload: bytes) -> None:
     """§1.1: wrong JSON types (string or fraction into an int attribute) → 400 bad request body."""
-    resp = api.post(f"/proxies/{proxy}/toxics", data=payload,
-                    headers={"Content-Type": "application/json"})
+    resp = api.post(
+        f"/proxies/{proxy}/toxics", data=payload, headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 400, resp.body
     assert resp.error().startswith("bad request body"), resp.body
     assert api.toxics(proxy) == []
@@ -174,8 +212,9 @@ def test_toxic_endpoints_on_missing_proxy_or_toxic(api: ProxyApi, proxy: str) ->
     """§1.3: 404 ``proxy not found`` vs ``toxic not found``; the toxic lookup comes before the
     update body is parsed."""
     for method in ("GET", "POST"):
-        resp = api.request(method, "/proxies/nope/toxics",
-                           *([{"type": "noop"}] if method == "POST" else []))
+        resp = api.request(
+            method, "/proxies/nope/toxics", *([{"type": "noop"}] if method == "POST" else [])
+        )
         assert (resp.status, resp.error()) == (404, "proxy not found")
     for method in ("GET", "DELETE"):
         resp = api.request(method, f"/proxies/{proxy}/toxics/nope")
@@ -194,17 +233,30 @@ def test_update_merges_attributes_and_keeps_toxicity(
     """Item 16: attributes merge (jitter kept), toxicity changes, omitted toxicity is kept;
     name/type/stream in the body are ignored."""
     api.add_toxic(proxy, "latency", name="lat", attributes={"latency": 100, "jitter": 10})
-    resp = api.request(method, f"/proxies/{proxy}/toxics/lat",
-                       {"attributes": {"latency": 200}, "toxicity": 0.5})
+    resp = api.request(
+        method, f"/proxies/{proxy}/toxics/lat", {"attributes": {"latency": 200}, "toxicity": 0.5}
+    )
     assert resp.status == 200, resp.body
-    assert resp.json() == {"attributes": {"latency": 200, "jitter": 10}, "name": "lat",
-                           "type": "latency", "stream": "downstream", "toxicity": 0.5}
-    resp = api.request(method, f"/proxies/{proxy}/toxics/lat",
-                       {"attributes": {"jitter": 3}, "name": "x", "type": "bandwidth",
-                        "stream": "upstream"})
+    assert resp.json() == {
+        "attributes": {"latency": 200, "jitter": 10},
+        "name": "lat",
+        "type": "latency",
+        "stream": "downstream",
+        "toxicity": 0.5,
+    }
+    resp = api.request(
+        method,
+        f"/proxies/{proxy}/toxics/lat",
+        {"attributes": {"jitter": 3}, "name": "x", "type": "bandwidth", "stream": "upstream"},
+    )
     assert resp.status == 200, resp.body
-    assert resp.json() == {"attributes": {"latency": 200, "jitter": 3}, "name": "lat",
-                           "type": "latency", "stream": "downstream", "toxicity": 0.5}
+    assert resp.json() == {
+        "attributes": {"latency": 200, "jitter": 3},
+        "name": "lat",
+        "type": "latency",
+        "stream": "downstream",
+        "toxicity": 0.5,
+    }
     assert api.get(f"/proxies/{proxy}/toxics/lat").json() == resp.json()
 
 
@@ -218,10 +270,18 @@ def test_update_bad_body_is_400(api: ProxyApi, proxy: str) -> None:
 def test_patch_and_post_toxic_updates_are_equivalent(api: ProxyApi, proxy: str) -> None:
     """Both verbs give the same status and body for the same update sequence."""
     for name in ("via_post", "via_patch"):
-        api.add_toxic(proxy, "slicer", name=name,
-                      attributes={"average_size": 10, "size_variation": 2, "delay": 5})
-    for body in ({"attributes": {"delay": 7}}, {"toxicity": 0.25}, {},
-                 {"attributes": {"average_size": 20, "size_variation": 4}, "toxicity": 1}):
+        api.add_toxic(
+            proxy,
+            "slicer",
+            name=name,
+            attributes={"average_size": 10, "size_variation": 2, "delay": 5},
+        )
+    for body in (
+        {"attributes": {"delay": 7}},
+        {"toxicity": 0.25},
+        {},
+        {"attributes": {"average_size": 20, "size_variation": 4}, "toxicity": 1},
+    ):
         a = api.post(f"/proxies/{proxy}/toxics/via_post", body)
         b = api.patch(f"/proxies/{proxy}/toxics/via_patch", body)
         assert a.status == b.status == 200, (a.body, b.body)

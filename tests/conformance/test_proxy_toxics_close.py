@@ -55,9 +55,7 @@ def test_timeout_zero_drops_without_back_pressure(
     assert is_open(client)
 
 
-def test_timeout_closes_after_quiet_period(
-    api: ProxyApi, held: Upstream, sockets: Sockets
-) -> None:
+def test_timeout_closes_after_quiet_period(api: ProxyApi, held: Upstream, sockets: Sockets) -> None:
     """§2.5: timeout > 0 with no traffic closes both sides after ``timeout`` ms (+ 150 ms CI)."""
     proxy = api.create_proxy("p", held.addr)
     t0 = time.monotonic()
@@ -214,9 +212,7 @@ def test_limit_data(
         assert is_open(client, 0.05)
 
 
-def test_limit_data_zero_forwards_nothing(
-    api: ProxyApi, held: Upstream, sockets: Sockets
-) -> None:
+def test_limit_data_zero_forwards_nothing(api: ProxyApi, held: Upstream, sockets: Sockets) -> None:
     """Item 33: bytes 0 → closes on the first chunk, forwarding nothing."""
     proxy = api.create_proxy("p", held.addr)
     api.add_toxic("p", "limit_data", stream="upstream", attributes={"bytes": 0})
@@ -257,15 +253,15 @@ def _fired(addr: tuple[str, int]) -> bool:
             return True
 
 
-@pytest.mark.parametrize(("toxicity", "n", "low", "high"),
-                         [(0.5, 200, 65, 135), (0.0, 30, 0, 0), (1.0, 30, 30, 30)])
+@pytest.mark.parametrize(
+    ("toxicity", "n", "low", "high"), [(0.5, 200, 65, 135), (0.0, 30, 0, 0), (1.0, 30, 30, 30)]
+)
 def test_toxicity_is_rolled_per_connection(
     api: ProxyApi, echo: Upstream, toxicity: float, n: int, low: int, high: int
 ) -> None:
     """§2.0 (statistics not tested upstream): each connection rolls once; toxicity 0.5 over 200
     connections fires Binomial(200, 0.5) times: 65..135 is ±5 sd (false alarm ~1e-6)."""
     proxy = api.create_proxy("p", echo.addr)
-    api.add_toxic("p", "limit_data", stream="upstream", toxicity=toxicity,
-                  attributes={"bytes": 0})
+    api.add_toxic("p", "limit_data", stream="upstream", toxicity=toxicity, attributes={"bytes": 0})
     fired = sum(_fired(local_addr(proxy)) for _ in range(n))
     assert low <= fired <= high, f"{fired} of {n} connections affected at toxicity {toxicity}"

@@ -59,8 +59,9 @@ def test_latency_per_direction(
     assert up + down - EARLY_MS <= rt_ms <= up + down + ROUND_TRIP_MS, f"round trip {rt_ms:.1f}"
 
 
-def test_two_latency_toxics_add_up(api: ProxyApi, upstream_factory: Factory,
-                                   sockets: Sockets) -> None:
+def test_two_latency_toxics_add_up(
+    api: ProxyApi, upstream_factory: Factory, sockets: Sockets
+) -> None:
     """Item 28 / §2.1: two upstream latencies 500 + 500 → 1000 ms."""
     line = upstream_factory("line")
     proxy = api.create_proxy("p", line.addr)
@@ -94,9 +95,7 @@ def test_latency_applies_to_open_connection_and_removal_flushes(
     assert _ms(time.monotonic() - t1) < 1000, "removal did not flush the held chunk"
 
 
-def test_latency_toxic_add_dial_close_remove_does_not_race(
-    api: ProxyApi, echo: Upstream
-) -> None:
+def test_latency_toxic_add_dial_close_remove_does_not_race(api: ProxyApi, echo: Upstream) -> None:
     """Item 28 (TestLatencyToxicCloseRace, 1000 iterations there, 300 here for CI time): the
     server stays consistent and serving."""
     proxy = api.create_proxy("p", echo.addr)
@@ -157,9 +156,11 @@ def test_jitter_is_uniform_within_bounds(api: ProxyApi, echo: Upstream, sockets:
     assert max(samples) <= high + LATE_MS, sorted(samples)[-5:]
     assert abs(statistics.mean(samples) - latency) <= 4.0, statistics.mean(samples)
     third = (high - low) / 3
-    bins = [sum(1 for s in samples if s < low + third),
-            sum(1 for s in samples if low + third <= s < low + 2 * third),
-            sum(1 for s in samples if s >= low + 2 * third)]
+    bins = [
+        sum(1 for s in samples if s < low + third),
+        sum(1 for s in samples if low + third <= s < low + 2 * third),
+        sum(1 for s in samples if s >= low + 2 * third),
+    ]
     assert all(b >= 0.18 * n for b in bins), bins
 
 
@@ -206,16 +207,18 @@ def test_bandwidth_kilobyte_is_1000_not_1024_bytes(
     assert 1200 - EARLY_MS <= took <= 1200 + 40, f"took {took:.1f} ms"
 
 
-def test_slicer_splits_and_preserves_data(
-    api: ProxyApi, held: Upstream, sockets: Sockets
-) -> None:
+def test_slicer_splits_and_preserves_data(api: ProxyApi, held: Upstream, sockets: Sockets) -> None:
     """Item 32: 480 000 bytes, average 1024, variation 512 → ~470 slices (Go: 240..720), data
     identical. Black box: the 1000 µs per-slice delay (Go used 10 µs) makes slices arrive as
     separate reads and makes the total time at least 240 slices x 1 ms."""
     size = 480_000
     proxy = api.create_proxy("p", held.addr)
-    api.add_toxic("p", "slicer", stream="upstream",
-                  attributes={"average_size": 1024, "size_variation": 512, "delay": 1000})
+    api.add_toxic(
+        "p",
+        "slicer",
+        stream="upstream",
+        attributes={"average_size": 1024, "size_variation": 512, "delay": 1000},
+    )
     client = sockets.connect(local_addr(proxy))
     server = sockets.track(held.accept())
     payload = bytes(i % 253 for i in range(size))
@@ -241,8 +244,12 @@ def test_slicer_splits_and_preserves_data(
 def test_slicer_one_byte_slices(api: ProxyApi, held: Upstream, sockets: Sockets) -> None:
     """Item 32: average 1, variation 0 on 24 bytes → 24 one-byte slices (20 ms apart here)."""
     proxy = api.create_proxy("p", held.addr)
-    api.add_toxic("p", "slicer", stream="upstream",
-                  attributes={"average_size": 1, "size_variation": 0, "delay": 20_000})
+    api.add_toxic(
+        "p",
+        "slicer",
+        stream="upstream",
+        attributes={"average_size": 1, "size_variation": 0, "delay": 20_000},
+    )
     client = sockets.connect(local_addr(proxy))
     server = sockets.track(held.accept())
     payload = b"abcdefghijklmnopqrstuvwx"

@@ -22,7 +22,7 @@ import textwrap
 import pytest
 
 CHILD = textwrap.dedent(
-    r'''
+    r"""
     import errno, fcntl, json, socket, struct, sys
     from harness.proxy import ProxyProcess, SyncToxiproxyClient
     from harness.servers import NatsServer
@@ -104,7 +104,7 @@ CHILD = textwrap.dedent(
                            "monitoring": server.monitor_port}
         result["held"] = held
     print(json.dumps(result))
-    '''
+    """
 )
 
 

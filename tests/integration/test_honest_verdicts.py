@@ -21,7 +21,7 @@ HEAD = "claims: [fix.typed-errors]\n"
 
 # A service that dials only the first URL it is given: in a pool it never uses the
 # member links; in a cluster it lands on node 1 (as a client that shuffles its list may).
-SUTS = '''
+SUTS = """
 from dataclasses import replace
 
 from harness.scenario.reference_sut import make_reference_sut
@@ -67,7 +67,7 @@ for _m in ("publish", "publish_batched", "flush", "recover", "request", "subscri
 
 def broken():
     return Broken()
-'''
+"""
 
 CASES = {
     "typo-in-service": (

@@ -5,7 +5,8 @@ cannot swap one without a seam. :class:`MutantService` is that seam: ``connect()
 reference's, building the parts from class attributes a mutant overrides.
 :class:`HookedBatchPublisher` is the reference ``BatchPublisher`` whose retry loop and
 single attempt are copied with two hooks (the retry schedule, the wait between retries)
-and one seam (how a group is sent), so a batching mutant changes one line, not forty.
+and one seam (how a group is sent), so a batching mutant changes one line, not forty
+(the copies log as the reference does: a retry at INFO through ``log_retry``).
 :class:`MutantSut` is the reference adapter driving a :class:`MutantService` and a broker
 of the mutant's choice; it passes whatever the service returns (``None``, ``False``)
 through to the runner, as any adapter must, so the checkers see it.
@@ -30,10 +31,10 @@ from harness.reference import (
     NATSService,
     PoolInitReport,
 )
-from harness.reference._batching import BatchPublisher, _ids, _Outcome
+from harness.reference._batching import BatchPublisher, _ids, _Outcome, log_retry
 from harness.reference._delivery import OutgoingMessage, send_confirmed
 from harness.reference._health import HealthMonitor
-from harness.reference._pool import Connection, ConnectionPool, open_connection
+from harness.reference._pool import Connection, ConnectionPool, open_main
 from harness.reference._results import FailedGroup, RetryRecord
 from harness.reference._subscriptions import SubscriptionRegistry
 from harness.reference.service import _Parts
@@ -75,6 +76,7 @@ class HookedBatchPublisher(BatchPublisher):
             return _Outcome(group, published=True)
         delays = self.retry_delays()
         for attempt, delay in enumerate(delays, start=1):
+            log_retry(group, attempt, delay)
             self._bus.emit(
                 "retry_scheduled",
                 subject=subject,
@@ -163,8 +165,7 @@ class MutantService(NATSService):
         if self._parts is not None or self._closed:
             raise NATSConnectionError("connect() may be called once per service")
         cfg = self._config
-        timeout = cfg.pool_init_timeout
-        main = await open_connection(cfg, f"{cfg.name}-main", cfg.servers, self._bus, timeout)
+        main = await open_main(cfg, self._bus)
         pool = await self.pool_class.open(cfg, main, self._bus)
         parts = _Parts(
             pool,

@@ -117,11 +117,7 @@ def test_plugin_import_is_light() -> None:
 def test_a_session_that_asks_for_no_profile_does_not_import_hypothesis(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        "import sys\n"
-        "def test_it():\n"
-        "    assert 'hypothesis' not in sys.modules\n"
-    )
+    pytester.makepyfile("import sys\ndef test_it():\n    assert 'hypothesis' not in sys.modules\n")
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
     # asked for, the profiles are registered before hypothesis's plugin loads one
     result = pytester.runpytest_subprocess(

@@ -125,6 +125,8 @@ def test_make_checker_binds_params_and_rejects_unknown_ones(rec: Rec) -> None:
         "validation",
         "loop_lag",
         "metrics",
+        "health",
+        "logs",
     }
     with pytest.raises(KeyError, match="no checker 'latency'"):
         make_checker("latency")

@@ -23,12 +23,18 @@ class Http:
         self.url = url
 
     async def __call__(
-        self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        async with self.session.request(method, self.url + path, data=data,
-                                        headers=headers) as response:
+        async with self.session.request(
+            method, self.url + path, data=data, headers=headers
+        ) as response:
             return response.status, dict(response.headers), await response.read()
 
 
@@ -79,8 +85,15 @@ async def test_browsers_are_refused(http: Http) -> None:
 @pytest.mark.asyncio
 async def test_create_shapes_and_key_order(http: Http, upstream: Upstream) -> None:
     status, headers, body = await http(
-        "POST", "/proxies", {"name": "p", "upstream": upstream.addr, "listen": "127.0.0.1:0",
-                             "toxics": None, "Unknown": [1, 2]},
+        "POST",
+        "/proxies",
+        {
+            "name": "p",
+            "upstream": upstream.addr,
+            "listen": "127.0.0.1:0",
+            "toxics": None,
+            "Unknown": [1, 2],
+        },
     )
     assert status == 201
     assert headers["Content-Type"] == "application/json"
@@ -88,11 +101,14 @@ async def test_create_shapes_and_key_order(http: Http, upstream: Upstream) -> No
     assert list(proxy) == ["name", "listen", "upstream", "enabled", "Logger", "toxics"]
     assert (proxy["enabled"], proxy["toxics"]) == (True, [])
     assert not body.endswith(b"\n")
-    status, _, body = await http("POST", "/proxies/p/toxics",
-                                 {"type": "latency", "attributes": {"latency": 7}})
+    status, _, body = await http(
+        "POST", "/proxies/p/toxics", {"type": "latency", "attributes": {"latency": 7}}
+    )
     assert status == 200
-    assert body == (b'{"attributes":{"latency":7,"jitter":0},"name":"latency_downstream",'
-                    b'"type":"latency","stream":"downstream","toxicity":1}')
+    assert body == (
+        b'{"attributes":{"latency":7,"jitter":0},"name":"latency_downstream",'
+        b'"type":"latency","stream":"downstream","toxicity":1}'
+    )
     status, _, body = await http("GET", "/proxies")
     assert status == 200
     assert list(json.loads(body)) == ["p"]
@@ -107,14 +123,20 @@ async def test_create_shapes_and_key_order(http: Http, upstream: Upstream) -> No
         (b"nope", "bad request body: invalid character 'n' looking for beginning of value"),
         (b'{"upstream": "x:1"}', "missing required field: name"),
         (b'{"name": "p"}', "missing required field: upstream"),
-        (b'{"name": 5, "upstream": "x:1"}',
-         "bad request body: json: cannot unmarshal number into Go struct field Proxy.name "
-         "of type string"),
-        (b'{"name": "p", "upstream": "x:1", "enabled": "yes"}',
-         "bad request body: json: cannot unmarshal string into Go struct field Proxy.enabled "
-         "of type bool"),
-        (b"[]", "bad request body: json: cannot unmarshal array into Go value of type "
-         "toxiproxy.Proxy"),
+        (
+            b'{"name": 5, "upstream": "x:1"}',
+            "bad request body: json: cannot unmarshal number into Go struct field Proxy.name "
+            "of type string",
+        ),
+        (
+            b'{"name": "p", "upstream": "x:1", "enabled": "yes"}',
+            "bad request body: json: cannot unmarshal string into Go struct field Proxy.enabled "
+            "of type bool",
+        ),
+        (
+            b"[]",
+            "bad request body: json: cannot unmarshal array into Go value of type toxiproxy.Proxy",
+        ),
     ],
 )
 async def test_create_proxy_errors(http: Http, body: bytes, message: str) -> None:
@@ -138,13 +160,20 @@ async def test_keys_match_case_insensitively_and_trailing_bytes_are_ignored(
 @pytest.mark.asyncio
 async def test_toxic_defaults_spelling_and_uniqueness(http: Http, upstream: Upstream) -> None:
     await http("POST", "/proxies", {"name": "p", "upstream": upstream.addr})
-    status, _, body = await http("POST", "/proxies/p/toxics",
-                                 {"type": "noop", "stream": "UpStream"})
+    status, _, body = await http(
+        "POST", "/proxies/p/toxics", {"type": "noop", "stream": "UpStream"}
+    )
     assert status == 200
-    assert json.loads(body) == {"attributes": {}, "name": "noop_UpStream", "type": "noop",
-                                "stream": "UpStream", "toxicity": 1}
-    status, _, body = await http("POST", "/proxies/p/toxics",
-                                 {"type": "latency", "name": "noop_UpStream"})
+    assert json.loads(body) == {
+        "attributes": {},
+        "name": "noop_UpStream",
+        "type": "noop",
+        "stream": "UpStream",
+        "toxicity": 1,
+    }
+    status, _, body = await http(
+        "POST", "/proxies/p/toxics", {"type": "latency", "name": "noop_UpStream"}
+    )
     assert (status, _error(body)) == (409, ("toxic already exists", 409))
     await http("POST", "/proxies/p/toxics", {"type": "latency", "name": "d1"})
     await http("POST", "/proxies/p/toxics", {"type": "latency", "name": "u2", "stream": "upstream"})
@@ -156,52 +185,88 @@ async def test_toxic_defaults_spelling_and_uniqueness(http: Http, upstream: Upst
 @pytest.mark.parametrize(
     ("toxic", "message"),
     [
-        ({"type": "latency", "stream": "sideways"},
-         "stream was invalid, can be either upstream or downstream"),
+        (
+            {"type": "latency", "stream": "sideways"},
+            "stream was invalid, can be either upstream or downstream",
+        ),
         ({"type": "walrus"}, "invalid toxic type"),
         ({"stream": "upstream"}, "invalid toxic type"),
-        ({"type": "latency", "attributes": {"latency": "100"}},
-         "bad request body: json: cannot unmarshal string into Go struct field "
-         "LatencyToxic.attributes.latency of type int64"),
-        ({"type": "latency", "attributes": {"latency": 100.5}},
-         "bad request body: json: cannot unmarshal number 100.5 into Go struct field "
-         "LatencyToxic.attributes.latency of type int64"),
-        ({"type": "slicer", "attributes": {"average_size": 1.0}},
-         "bad request body: json: cannot unmarshal number 1.0 into Go struct field "
-         "SlicerToxic.attributes.average_size of type int"),
-        ({"type": "latency", "toxicity": "1"},
-         "bad request body: json: cannot unmarshal string into Go struct field "
-         "ToxicWrapper.toxicity of type float32"),
-        ({"type": "latency", "attributes": {"latency": -1}},
-         "bad request body: invalid latency toxic: attribute latency (ms) must be >= 0, got -1"),
-        ({"type": "latency", "attributes": {"jitter": -5}},
-         "bad request body: invalid latency toxic: attribute jitter (ms) must be >= 0, got -5"),
-        ({"type": "bandwidth", "attributes": {"rate": 0}},
-         "bad request body: invalid bandwidth toxic: attribute rate (KB/s) must be >= 1, got 0"),
-        ({"type": "bandwidth"},
-         "bad request body: invalid bandwidth toxic: attribute rate (KB/s) must be >= 1, got 0"),
-        ({"type": "slow_close", "attributes": {"delay": -1}},
-         "bad request body: invalid slow_close toxic: attribute delay (ms) must be >= 0, got -1"),
-        ({"type": "timeout", "attributes": {"timeout": -1}},
-         "bad request body: invalid timeout toxic: attribute timeout (ms) must be >= 0, got -1"),
-        ({"type": "reset_peer", "attributes": {"timeout": -3}},
-         "bad request body: invalid reset_peer toxic: attribute timeout (ms) must be >= 0, "
-         "got -3"),
-        ({"type": "slicer", "attributes": {"average_size": 0}},
-         "bad request body: invalid slicer toxic: attribute average_size (bytes) must be >= 1, "
-         "got 0"),
-        ({"type": "slicer", "attributes": {"average_size": 10, "size_variation": 11}},
-         "bad request body: invalid slicer toxic: attribute size_variation (11) must be <= "
-         "average_size (10)"),
-        ({"type": "slicer", "attributes": {"average_size": 10, "delay": -1}},
-         "bad request body: invalid slicer toxic: attribute delay (us) must be >= 0, got -1"),
-        ({"type": "limit_data", "attributes": {"bytes": -1}},
-         "bad request body: invalid limit_data toxic: attribute bytes (bytes) must be >= 0, "
-         "got -1"),
-        ({"type": "latency", "toxicity": 1.5},
-         "bad request body: toxicity must be between 0 and 1, got 1.5"),
-        ({"type": "latency", "toxicity": -0.1},
-         "bad request body: toxicity must be between 0 and 1, got -0.1"),
+        (
+            {"type": "latency", "attributes": {"latency": "100"}},
+            "bad request body: json: cannot unmarshal string into Go struct field "
+            "LatencyToxic.attributes.latency of type int64",
+        ),
+        (
+            {"type": "latency", "attributes": {"latency": 100.5}},
+            "bad request body: json: cannot unmarshal number 100.5 into Go struct field "
+            "LatencyToxic.attributes.latency of type int64",
+        ),
+        (
+            {"type": "slicer", "attributes": {"average_size": 1.0}},
+            "bad request body: json: cannot unmarshal number 1.0 into Go struct field "
+            "SlicerToxic.attributes.average_size of type int",
+        ),
+        (
+            {"type": "latency", "toxicity": "1"},
+            "bad request body: json: cannot unmarshal string into Go struct field "
+            "ToxicWrapper.toxicity of type float32",
+        ),
+        (
+            {"type": "latency", "attributes": {"latency": -1}},
+            "bad request body: invalid latency toxic: attribute latency (ms) must be >= 0, got -1",
+        ),
+        (
+            {"type": "latency", "attributes": {"jitter": -5}},
+            "bad request body: invalid latency toxic: attribute jitter (ms) must be >= 0, got -5",
+        ),
+        (
+            {"type": "bandwidth", "attributes": {"rate": 0}},
+            "bad request body: invalid bandwidth toxic: attribute rate (KB/s) must be >= 1, got 0",
+        ),
+        (
+            {"type": "bandwidth"},
+            "bad request body: invalid bandwidth toxic: attribute rate (KB/s) must be >= 1, got 0",
+        ),
+        (
+            {"type": "slow_close", "attributes": {"delay": -1}},
+            "bad request body: invalid slow_close toxic: attribute delay (ms) must be >= 0, got -1",
+        ),
+        (
+            {"type": "timeout", "attributes": {"timeout": -1}},
+            "bad request body: invalid timeout toxic: attribute timeout (ms) must be >= 0, got -1",
+        ),
+        (
+            {"type": "reset_peer", "attributes": {"timeout": -3}},
+            "bad request body: invalid reset_peer toxic: attribute timeout (ms) must be >= 0, "
+            "got -3",
+        ),
+        (
+            {"type": "slicer", "attributes": {"average_size": 0}},
+            "bad request body: invalid slicer toxic: attribute average_size (bytes) must be >= 1, "
+            "got 0",
+        ),
+        (
+            {"type": "slicer", "attributes": {"average_size": 10, "size_variation": 11}},
+            "bad request body: invalid slicer toxic: attribute size_variation (11) must be <= "
+            "average_size (10)",
+        ),
+        (
+            {"type": "slicer", "attributes": {"average_size": 10, "delay": -1}},
+            "bad request body: invalid slicer toxic: attribute delay (us) must be >= 0, got -1",
+        ),
+        (
+            {"type": "limit_data", "attributes": {"bytes": -1}},
+            "bad request body: invalid limit_data toxic: attribute bytes (bytes) must be >= 0, "
+            "got -1",
+        ),
+        (
+            {"type": "latency", "toxicity": 1.5},
+            "bad request body: toxicity must be between 0 and 1, got 1.5",
+        ),
+        (
+            {"type": "latency", "toxicity": -0.1},
+            "bad request body: toxicity must be between 0 and 1, got -0.1",
+        ),
     ],
 )
 async def test_toxic_create_errors(
@@ -218,21 +283,33 @@ async def test_toxic_create_errors(
 @pytest.mark.asyncio
 async def test_toxic_update_merges_and_post_equals_patch(http: Http, upstream: Upstream) -> None:
     await http("POST", "/proxies", {"name": "p", "upstream": upstream.addr})
-    await http("POST", "/proxies/p/toxics",
-               {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 100, "jitter": 10}})
-    status, _, body = await http("PATCH", "/proxies/p/toxics/latency_downstream",
-                                 {"attributes": {"latency": 1000}, "name": "ignored"})
+    await http(
+        "POST",
+        "/proxies/p/toxics",
+        {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 100, "jitter": 10}},
+    )
+    status, _, body = await http(
+        "PATCH",
+        "/proxies/p/toxics/latency_downstream",
+        {"attributes": {"latency": 1000}, "name": "ignored"},
+    )
     assert status == 200
-    assert json.loads(body) == {"attributes": {"latency": 1000, "jitter": 10},
-                                "name": "latency_downstream", "type": "latency",
-                                "stream": "downstream", "toxicity": 0.5}
-    status, _, body = await http("POST", "/proxies/p/toxics/latency_downstream",
-                                 {"toxicity": 0.2})
+    assert json.loads(body) == {
+        "attributes": {"latency": 1000, "jitter": 10},
+        "name": "latency_downstream",
+        "type": "latency",
+        "stream": "downstream",
+        "toxicity": 0.5,
+    }
+    status, _, body = await http("POST", "/proxies/p/toxics/latency_downstream", {"toxicity": 0.2})
     assert status == 200
     assert json.loads(body)["toxicity"] == 0.2
     assert json.loads(body)["attributes"] == {"latency": 1000, "jitter": 10}
-    status, _, body = await http("PATCH", "/proxies/p/toxics/latency_downstream",
-                                 {"attributes": {"latency": -1, "jitter": 1}})
+    status, _, body = await http(
+        "PATCH",
+        "/proxies/p/toxics/latency_downstream",
+        {"attributes": {"latency": -1, "jitter": 1}},
+    )
     assert status == 400
     status, _, body = await http("GET", "/proxies/p/toxics/latency_downstream")
     assert json.loads(body)["attributes"] == {"latency": 1000, "jitter": 10}, "changed on error"
@@ -267,8 +344,11 @@ async def test_populate_partial_failure_and_empty(http: Http, upstream: Upstream
     assert list(json.loads((await http("GET", "/proxies"))[2])) == ["one"]
     status, _, body = await http("POST", "/populate", [{"name": "x"}, {"upstream": "y:1"}])
     assert status == 400
-    assert json.loads(body) == {"error": "missing required field: upstream at proxy 1",
-                                "status": 400, "proxies": None}
+    assert json.loads(body) == {
+        "error": "missing required field: upstream at proxy 1",
+        "status": 400,
+        "proxies": None,
+    }
     status, _, body = await http("POST", "/populate", [])
     assert (status, body) == (201, b'{"proxies":[]}')
 

@@ -43,8 +43,9 @@ async def test_typed_round_trip(client: ToxiproxyClient, upstream: Upstream) -> 
     created = await client.create_proxy("p", upstream.addr)
     assert isinstance(created, ProxyInfo)
     assert created.enabled
-    toxic = await client.add_toxic("p", "latency", name="lag", stream="upstream",
-                                   toxicity=0.25, attributes={"latency": 5})
+    toxic = await client.add_toxic(
+        "p", "latency", name="lag", stream="upstream", toxicity=0.25, attributes={"latency": 5}
+    )
     assert toxic == ToxicInfo("lag", "latency", "upstream", 0.25, {"latency": 5, "jitter": 0})
     updated = await client.update_toxic("p", "lag", attributes={"jitter": 2})
     assert updated.attributes == {"latency": 5, "jitter": 2}

@@ -177,8 +177,9 @@ async def test_populate_keeps_identical_and_replaces_changed(
     )
     listen = first[0].listen
     await client.add_toxic("a", "latency", attributes={"latency": 5})
-    kept = await client.populate([{"name": "a", "listen": f"localhost:{first[0].port}",
-                                   "upstream": upstream.addr}])
+    kept = await client.populate(
+        [{"name": "a", "listen": f"localhost:{first[0].port}", "upstream": upstream.addr}]
+    )
     assert kept[0].listen == listen
     assert [t.name for t in kept[0].toxics] == ["latency_downstream"]
     replaced = await client.populate([{"name": "a", "listen": listen, "upstream": sink.addr}])

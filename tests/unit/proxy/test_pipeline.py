@@ -33,8 +33,9 @@ async def test_no_data_dropped_while_latency_toggles(
     async def toggle() -> None:
         nonlocal toggles
         while writing:
-            await client.add_toxic("p", "latency", stream=stream, name="lag",
-                                   attributes={"latency": 1000})
+            await client.add_toxic(
+                "p", "latency", stream=stream, name="lag", attributes={"latency": 1000}
+            )
             await client.remove_toxic("p", "lag")
             toggles += 1
 
@@ -66,10 +67,16 @@ async def test_no_data_dropped_while_updates_switch_a_toxic_on_and_off(
 ) -> None:
     """Updates restart a toxic and re-roll it: toxicity 1 <-> 0 links it in and out."""
     proxy = await client.create_proxy("p", upstream.addr)
-    await client.add_toxic("p", "latency", name="lag", stream="upstream",
-                           attributes={"latency": 50})
-    await client.add_toxic("p", "slicer", name="cut", stream="upstream",
-                           attributes={"average_size": 7, "size_variation": 3})
+    await client.add_toxic(
+        "p", "latency", name="lag", stream="upstream", attributes={"latency": 50}
+    )
+    await client.add_toxic(
+        "p",
+        "slicer",
+        name="cut",
+        stream="upstream",
+        attributes={"average_size": 7, "size_variation": 3},
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writing = True
     updates = 0
@@ -78,8 +85,9 @@ async def test_no_data_dropped_while_updates_switch_a_toxic_on_and_off(
         nonlocal updates
         while writing:
             for toxicity in (0.0, 1.0):
-                await client.update_toxic("p", "lag", toxicity=toxicity,
-                                          attributes={"latency": 50 if toxicity else 500})
+                await client.update_toxic(
+                    "p", "lag", toxicity=toxicity, attributes={"latency": 50 if toxicity else 500}
+                )
                 await client.update_toxic("p", "cut", toxicity=1.0 - toxicity)
                 updates += 1
 
@@ -118,8 +126,9 @@ async def test_echo_survives_toxics_added_and_removed_concurrently(
             n += 1
             for stream in ("upstream", "downstream"):
                 await client.add_toxic("p", "noop", stream=stream, name=f"n{stream}{n}")
-                await client.add_toxic("p", "latency", stream=stream, name=f"l{stream}{n}",
-                                       attributes={"latency": 1})
+                await client.add_toxic(
+                    "p", "latency", stream=stream, name=f"l{stream}{n}", attributes={"latency": 1}
+                )
             for stream in ("upstream", "downstream"):
                 await client.remove_toxic("p", f"n{stream}{n}")
                 await client.remove_toxic("p", f"l{stream}{n}")
@@ -171,8 +180,9 @@ async def test_toxicity_zero_passes_then_update_rolls_again(
     """Contract #25: a toxicity-0 timeout lets data pass; updated to toxicity 1 and
     timeout 100 it closes the connection ~100 ms later."""
     proxy = await client.create_proxy("p", sink.addr)
-    await client.add_toxic("p", "timeout", stream="upstream", toxicity=0.0,
-                           attributes={"timeout": 0})
+    await client.add_toxic(
+        "p", "timeout", stream="upstream", toxicity=0.0, attributes={"timeout": 0}
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"passes")
     peer = await sink.peer()

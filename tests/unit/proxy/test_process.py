@@ -28,9 +28,20 @@ def _refused(port: int) -> bool:
 
 def test_process_prints_ready_line_and_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0",
-         "--seed", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "harness.proxy",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--seed",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -39,8 +50,9 @@ def test_process_prints_ready_line_and_stops_on_sigterm() -> None:
         port = int(line.rsplit(":", 1)[1])
         url = f"http://127.0.0.1:{port}"
         assert sync_request(url, "GET", "/extensions")[1]["seed"] == 5
-        status, proxy = sync_request(url, "POST", "/proxies",
-                                     {"name": "p", "upstream": "127.0.0.1:9"})
+        status, proxy = sync_request(
+            url, "POST", "/proxies", {"name": "p", "upstream": "127.0.0.1:9"}
+        )
         assert status == 201
         proxy_port = int(proxy["listen"].rsplit(":", 1)[1])
         proc.send_signal(signal.SIGTERM)
@@ -69,10 +81,14 @@ def test_proxy_process_lifecycle() -> None:
 
 def test_bad_config_fails_start_naming_file_and_entry(tmp_path: Path) -> None:
     config = tmp_path / "proxies.json"
-    config.write_text(json.dumps([
-        {"name": "ok", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
-        {"listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
-    ]))
+    config.write_text(
+        json.dumps(
+            [
+                {"name": "ok", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
+                {"listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
+            ]
+        )
+    )
     started = time.monotonic()
     with pytest.raises(ProxyStartError) as caught:
         ProxyProcess(config_path=config).start()
@@ -87,9 +103,13 @@ def test_config_entry_that_cannot_bind_is_named(tmp_path: Path) -> None:
     holder.listen()
     port = holder.getsockname()[1]
     config = tmp_path / "proxies.json"
-    config.write_text(json.dumps([
-        {"name": "clash", "listen": f"127.0.0.1:{port}", "upstream": "127.0.0.1:9"},
-    ]))
+    config.write_text(
+        json.dumps(
+            [
+                {"name": "clash", "listen": f"127.0.0.1:{port}", "upstream": "127.0.0.1:9"},
+            ]
+        )
+    )
     try:
         with pytest.raises(ProxyStartError) as caught:
             ProxyProcess(config_path=config).start()

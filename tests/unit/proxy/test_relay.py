@@ -48,8 +48,11 @@ async def test_two_writes_arrive_concatenated(client: ToxiproxyClient, sink: Ups
 @pytest.mark.asyncio
 async def test_server_greeting_reaches_a_silent_client() -> None:
     """A server that speaks first (nats-server's INFO) is heard, however the dial races."""
-    async with Upstream("sink", greeting=b"INFO {}\r\n") as greeter, \
-            ProxyServer() as srv, ToxiproxyClient(srv.url) as api:
+    async with (
+        Upstream("sink", greeting=b"INFO {}\r\n") as greeter,
+        ProxyServer() as srv,
+        ToxiproxyClient(srv.url) as api,
+    ):
         port = await _proxy(api, greeter.addr)
         for _ in range(100):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -221,7 +224,8 @@ async def test_client_leaving_during_a_slow_failing_dial_is_cleaned_up(
 
         await wait_until_async(gone, timeout=2, what="the connection to be torn down")
         assert "i/o timeout" in next(
-            e["error"] for e in page.events if e["type"] == "connection_failed")
+            e["error"] for e in page.events if e["type"] == "connection_failed"
+        )
 
 
 @pytest.mark.asyncio

@@ -15,8 +15,7 @@ async def _rolls(seed: int | None, upstream: Upstream, connections: int = 24) ->
     """Toxicity draws of a 0.5 toxic over ``connections`` connections, in order."""
     async with ProxyServer(seed=seed) as srv, ToxiproxyClient(srv.url) as api:
         proxy = await api.create_proxy("p", upstream.addr)
-        await api.add_toxic("p", "latency", name="half", toxicity=0.5,
-                            attributes={"latency": 0})
+        await api.add_toxic("p", "latency", name="half", toxicity=0.5, attributes={"latency": 0})
         for _ in range(connections):
             reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
             writer.write(b"x")

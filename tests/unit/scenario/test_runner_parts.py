@@ -37,7 +37,12 @@ def test_each_invalid_message_is_refused_naming_its_field(i: int) -> None:
 def test_invalid_payloads_mix_schema_errors_and_non_objects() -> None:
     payloads = [invalid_payload(i, f"p{i}") for i in range(6)]
     assert [json.loads(p).__class__.__name__ for p in payloads] == [
-        "dict", "dict", "list", "dict", "dict", "list"
+        "dict",
+        "dict",
+        "list",
+        "dict",
+        "dict",
+        "list",
     ]
     assert message_id_of(payloads[0]) == "p0"
     assert message_id_of(payloads[2]) is None
