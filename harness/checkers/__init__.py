@@ -38,10 +38,24 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
      kept in its failed-batch queue (not lost).
    - ``f="recover"``, ``ok`` value ``{"ids": [str, ...]}``: ids the service says recovery
      re-published (they must then be received).
+   - Duplicates are judged per id: client events ``group_failed``, ``retry_scheduled``,
+     ``retry_started``, ``batch_queued_failed``, ``recovered`` and a retry's
+     ``group_published`` (``attempt`` >= 1) naming an id in ``message_ids`` (without
+     ``message_ids``: the open ids of that ``subject``) are evidence its delivery was cut,
+     as are a publish that did not end ``ok``, a ``queued``/``recover`` naming it, and a
+     ``frames`` fault with ``action: duplicate`` over its publish. Only cut ids may arrive
+     twice (``allow_duplicates``); ``any_duplicates`` accepts every duplicate.
 2. Exceptions (:func:`check_exceptions`): operations of any ``f`` (``"request"``,
    ``"unsubscribe"``...). An invoke value ``{"expect_error": true}`` marks an operation
    that must raise; so does being invoked inside a fault window (``fault_started`` ..
-   ``fault_ended``). A raised error is recorded with ``fail``/``info`` (``ErrorInfo``).
+   ``fault_ended``). A raised error is recorded with ``fail``/``info`` (``ErrorInfo``, whose
+   ``cause_link`` says ``"explicit"`` for ``__cause__``, ``"implicit"`` for only
+   ``__context__``). Also read: invoke value ``{"timeout": s}`` (the operation's own
+   timeout, for the deadline rule) and ``subject`` (matched against the error's); a
+   completion ``{"abandoned": true}`` when the harness cancelled a hung operation; client
+   events ``connected`` / ``disconnected`` / ``reconnected`` / ``closed`` with
+   ``detail["member"]``, the service's outages (when a failure is still due after a fault);
+   the ``loop_lag`` event's ``worst`` samples (stalls that delay every timer).
 3. Backoff (:func:`check_backoff`), client events:
    - ``"retry_scheduled"`` ``{"attempt": int (1-based), "delay": float (nominal s),
      "group": str (optional; else "subject"), "subject": str, "failed_at": float,

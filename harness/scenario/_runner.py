@@ -55,6 +55,8 @@ from harness.scenario._workload import Workload
 __all__ = ["ScenarioResult", "run_scenario"]
 
 STOP_S = 10.0
+STOP_CANCEL_S = 2.0
+"""How long a ``stop()`` cancelled at :data:`STOP_S` gets before it is abandoned."""
 
 
 @dataclass(frozen=True)
@@ -194,14 +196,29 @@ class _Run:
         if self.health_task is not None:
             await self.health_task
         if self.started:
-            try:
-                async with asyncio.timeout(STOP_S):
-                    await self.sut.stop()
-            except TimeoutError:
-                self.history.client_event(self.sut.name, "stop_timeout", {"timeout": STOP_S})
+            await self._stop_service()
         self.captures.close()
         await self.observer.close()
         await asyncio.to_thread(self.env.links.pull_events)
+
+    async def _stop_service(self) -> None:
+        """``sut.stop()``, bounded by :data:`STOP_S` even if it swallows its cancellation.
+
+        ``asyncio.timeout`` only cancels the awaited coroutine and then waits for it: a
+        ``stop()`` that catches ``CancelledError`` and carries on would hang the run. Here
+        it runs as a task of its own; after the bound it is cancelled, given
+        :data:`STOP_CANCEL_S` more, and then abandoned (recorded as such; the loop's end
+        does not wait for it either, see :mod:`harness.scenario._loop`).
+        """
+        task = asyncio.create_task(self.sut.stop(), name=f"{self.sut.name}-stop")
+        done, _ = await asyncio.wait({task}, timeout=STOP_S)
+        if done:
+            task.result()  # what stop() raised is the run's error, as before
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=STOP_CANCEL_S)
+        detail = {"timeout": STOP_S, "abandoned": not done}
+        self.history.client_event(self.sut.name, "stop_timeout", detail)
 
     def _capture_logs(self) -> None:
         """Record what the service logs (``LoggingSut``) until it has stopped."""
