@@ -4,7 +4,7 @@ nats-py publishes 128-byte messages (then flushes, so every byte crossed the pro
 read by the server) over three paths:
 
   direct      straight to nats-server
-  proxy       through our proxy (``python -m harness.proxy``, its own process), no toxic:
+  proxy       through our proxy (``python -m nats_fault_harness.proxy``, its own process), no toxic:
               the fast path, no parsing
   nats toxic  through the same proxy process, a second proxy carrying a ``nats`` toxic that
               matches nothing (upstream, ``verb: PUB``, ``subject: nomatch.>``): every frame
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import nats
 
-from harness.proxy import ProxyProcess, SyncToxiproxyClient
-from harness.servers import NatsServer
+from nats_fault_harness.proxy import ProxyProcess, SyncToxiproxyClient
+from nats_fault_harness.servers import NatsServer
 
 PAYLOAD = b"p" * 128
 

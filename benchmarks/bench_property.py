@@ -3,7 +3,7 @@
 Runs the property of ``tests/property/test_properties.py`` (any drawn scenario: a short
 workload, service overrides, up to three faults, a proxy seed; no silent loss, typed
 errors, statistics consistent with the history) for ``--examples N`` examples in one
-:class:`~harness.replay.ReusableEnv` (one nats-server and one proxy for all of them), and
+:class:`~nats_fault_harness.replay.ReusableEnv` (one nats-server and one proxy for all of them), and
 prints examples per minute against the issue's target of 30, with the start-up cost of
 the env and the per-example time (median, p90, max) by workload kind.
 
@@ -25,11 +25,11 @@ from pathlib import Path
 
 from hypothesis import given, seed, settings
 
-from harness._hypothesis import property_phases
-from harness.replay import PropertyFailure, ReusableEnv, check_scenario
-from harness.scenario import Scenario
-from harness.scenario._collect import DEFAULT_SUT
-from harness.strategies import scenarios, service_configs, workload_kind
+from nats_fault_harness._hypothesis import property_phases
+from nats_fault_harness.replay import PropertyFailure, ReusableEnv, check_scenario
+from nats_fault_harness.scenario import Scenario
+from nats_fault_harness.scenario._collect import DEFAULT_SUT
+from nats_fault_harness.strategies import scenarios, service_configs, workload_kind
 
 TARGET_PER_MIN = 30.0
 

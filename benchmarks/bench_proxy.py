@@ -4,8 +4,8 @@ Measures, with rounds interleaved so machine noise hits every contender alike:
 
   echo RTT      64-byte echo round trip (TCP_NODELAY): direct, through ``socat`` (the C floor,
                 ``socat TCP-LISTEN:p,reuseaddr,fork TCP:127.0.0.1:echo``) and through our proxy
-                (``python -m harness.proxy`` in its own process); the ADDED round-trip time of
-                each relay and ours/socat (target <= 1.5)
+                (``python -m nats_fault_harness.proxy`` in its own process); the ADDED round-trip
+                time of each relay and ours/socat (target <= 1.5)
   NATS req/rep  nats-py request/reply, requester and responder both direct / both via the proxy
   NATS publish  nats-py publish throughput, 128-byte payloads, proxy/direct (target >= 0.90)
   latency       100 ms latency toxic, small timestamped messages: p50/p99 absolute error of the
@@ -83,8 +83,9 @@ def _die_with_parent() -> None:
 
 
 def _spawn(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=_die_with_parent, **kw)
+    return subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent, **kw
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -118,10 +119,14 @@ def _read_line_matching(stream: Any, pattern: re.Pattern[Any], timeout: float, w
 
 @contextlib.contextmanager
 def our_proxy() -> Iterator[tuple[str, int]]:
-    proc = _spawn([sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0"],
-                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = _spawn(
+        [sys.executable, "-m", "nats_fault_harness.proxy", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        m = _read_line_matching(proc.stdout, LISTENING, 30, "harness.proxy")
+        m = _read_line_matching(proc.stdout, LISTENING, 30, "nats_fault_harness.proxy")
         yield m.group(1), int(m.group(2))
     finally:
         _stop(proc)
@@ -136,9 +141,11 @@ def socat_relay(target_port: int) -> Iterator[int | None]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = _spawn([exe, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
-                   f"TCP:127.0.0.1:{target_port}"],
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _spawn(
+        [exe, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"TCP:127.0.0.1:{target_port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -159,8 +166,11 @@ def nats_server() -> Iterator[int]:
     exe = str(binary) if binary.exists() else shutil.which("nats-server")
     if exe is None:
         raise RuntimeError("no nats-server binary next to the interpreter or on PATH")
-    proc = _spawn([exe, "-a", "127.0.0.1", "-p", "-1", "-m", "-1"],
-                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _spawn(
+        [exe, "-a", "127.0.0.1", "-p", "-1", "-m", "-1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         m = _read_line_matching(proc.stderr, NATS_PORT, 30, "nats-server")
         yield int(m.group(1))
@@ -179,8 +189,12 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         payload = None if body is None else json.dumps(body).encode()
-        self.conn.request(method, path, body=payload,
-                          headers={"Content-Type": "application/json"} if payload else {})
+        self.conn.request(
+            method,
+            path,
+            body=payload,
+            headers={"Content-Type": "application/json"} if payload else {},
+        )
         resp = self.conn.getresponse()
         data = resp.read()
         if resp.status >= 300:
@@ -188,8 +202,11 @@ class Api:
         return json.loads(data) if data else None
 
     def proxy(self, name: str, upstream_port: int) -> int:
-        made = self.call("POST", "/proxies", {"name": name, "listen": "127.0.0.1:0",
-                                              "upstream": f"127.0.0.1:{upstream_port}"})
+        made = self.call(
+            "POST",
+            "/proxies",
+            {"name": name, "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{upstream_port}"},
+        )
         return int(made["listen"].rpartition(":")[2])
 
 
@@ -278,8 +295,10 @@ def echo_rtts(paths: dict[str, int], sizes: Sizes) -> Row:
     # added time per round (contenders measured back to back), then the median over rounds
     added = {
         name: statistics.median(
-            p - d for p, d in zip(per_round[name], per_round["direct"], strict=True))
-        for name in med if name != "direct"
+            p - d for p, d in zip(per_round[name], per_round["direct"], strict=True)
+        )
+        for name in med
+        if name != "direct"
     }
     for name, value in added.items():
         cells[f"+{name}"] = _us(value)
@@ -325,8 +344,12 @@ async def _nats_requests(direct_port: int, proxy_port: int, sizes: Sizes) -> Row
             await responder.close()
     med = {k: statistics.median(v) for k, v in samples.items()}
     added = med["ours"] - med["direct"]
-    cells = {"direct": _us(med["direct"]), "ours": _us(med["ours"]), "+ours": _us(added),
-             "ours/direct": f"{med['ours'] / med['direct']:.2f}x"}
+    cells = {
+        "direct": _us(med["direct"]),
+        "ours": _us(med["ours"]),
+        "+ours": _us(added),
+        "ours/direct": f"{med['ours'] / med['direct']:.2f}x",
+    }
     return Row("NATS request/reply", cells, "(info)", "-", {"median_s": med, "added_s": added})
 
 
@@ -350,10 +373,18 @@ async def _nats_publish(direct_port: int, proxy_port: int, sizes: Sizes) -> Row:
                 await nc.close()
     med = {k: statistics.median(v) for k, v in rates.items()}
     ratio = med["ours"] / med["direct"]
-    cells = {"direct": f"{med['direct']:,.0f} msg/s", "ours": f"{med['ours']:,.0f} msg/s",
-             "ours/direct": f"{ratio:.2f}x"}
-    return Row("NATS publish 128 B", cells, "ours/direct >= 0.90",
-               "PASS" if ratio >= 0.90 else "MISS", {"rates": rates, "ratio": ratio})
+    cells = {
+        "direct": f"{med['direct']:,.0f} msg/s",
+        "ours": f"{med['ours']:,.0f} msg/s",
+        "ours/direct": f"{ratio:.2f}x",
+    }
+    return Row(
+        "NATS publish 128 B",
+        cells,
+        "ours/direct >= 0.90",
+        "PASS" if ratio >= 0.90 else "MISS",
+        {"rates": rates, "ratio": ratio},
+    )
 
 
 def latency_accuracy(api: Api, echo_port: int, sizes: Sizes) -> Row:
@@ -367,9 +398,11 @@ def latency_accuracy(api: Api, echo_port: int, sizes: Sizes) -> Row:
         rtts.append(time.perf_counter() - t0)
     base.close()
     baseline = statistics.median(rtts)
-    api.call("POST", "/proxies/lat/toxics", {"name": "lat", "type": "latency",
-                                             "stream": "upstream",
-                                             "attributes": {"latency": 100}})
+    api.call(
+        "POST",
+        "/proxies/lat/toxics",
+        {"name": "lat", "type": "latency", "stream": "upstream", "attributes": {"latency": 100}},
+    )
     s = _connect(port)
     errors: list[float] = []
 
@@ -387,18 +420,24 @@ def latency_accuracy(api: Api, echo_port: int, sizes: Sizes) -> Row:
     s.close()
     api.call("DELETE", "/proxies/lat")
     p50, p99 = _pct(errors, 0.50) * 1e3, _pct(errors, 0.99) * 1e3
-    cells = {"p50 |err|": f"{p50:.2f} ms", "p99 |err|": f"{p99:.2f} ms",
-             "baseline": _us(baseline)}
-    return Row("latency 100 ms accuracy", cells, "p99 |err| <= 3 ms",
-               "PASS" if p99 <= 3.0 else "MISS",
-               {"p50_ms": p50, "p99_ms": p99, "n": len(errors)})
+    cells = {"p50 |err|": f"{p50:.2f} ms", "p99 |err|": f"{p99:.2f} ms", "baseline": _us(baseline)}
+    return Row(
+        "latency 100 ms accuracy",
+        cells,
+        "p99 |err| <= 3 ms",
+        "PASS" if p99 <= 3.0 else "MISS",
+        {"p50_ms": p50, "p99_ms": p99, "n": len(errors)},
+    )
 
 
 def bandwidth_accuracy(api: Api, sizes: Sizes) -> Row:
     sink = socket.create_server(("127.0.0.1", 0))
     port = api.proxy("bw", sink.getsockname()[1])
-    api.call("POST", "/proxies/bw/toxics", {"type": "bandwidth", "stream": "upstream",
-                                            "attributes": {"rate": 1000}})
+    api.call(
+        "POST",
+        "/proxies/bw/toxics",
+        {"type": "bandwidth", "stream": "upstream", "attributes": {"rate": 1000}},
+    )
     client = _connect(port)
     server, _ = sink.accept()
     payload = b"b" * sizes.bandwidth_bytes
@@ -414,8 +453,13 @@ def bandwidth_accuracy(api: Api, sizes: Sizes) -> Row:
     expected = sizes.bandwidth_bytes / 1_000_000
     err = (took - expected) / expected * 100
     cells = {"expected": f"{expected:.3f} s", "measured": f"{took:.3f} s", "error": f"{err:+.2f}%"}
-    return Row("bandwidth 1000 KB/s", cells, "|error| <= 3%",
-               "PASS" if abs(err) <= 3 else "MISS", {"seconds": took, "error_pct": err})
+    return Row(
+        "bandwidth 1000 KB/s",
+        cells,
+        "|error| <= 3%",
+        "PASS" if abs(err) <= 3 else "MISS",
+        {"seconds": took, "error_pct": err},
+    )
 
 
 def toxic_api_time(api: Api, echo_port: int, sizes: Sizes) -> Row:
@@ -436,8 +480,13 @@ def toxic_api_time(api: Api, echo_port: int, sizes: Sizes) -> Row:
     api.call("DELETE", "/proxies/api")
     add, rem = statistics.median(adds) * 1e3, statistics.median(removes) * 1e3
     cells = {"add": f"{add:.2f} ms", "remove": f"{rem:.2f} ms"}
-    return Row("toxic add / remove (HTTP)", cells, "medians < 3 ms",
-               "PASS" if max(add, rem) < 3 else "MISS", {"add_ms": add, "remove_ms": rem})
+    return Row(
+        "toxic add / remove (HTTP)",
+        cells,
+        "medians < 3 ms",
+        "PASS" if max(add, rem) < 3 else "MISS",
+        {"add_ms": add, "remove_ms": rem},
+    )
 
 
 # -------------------------------------------------------------------------------- main
@@ -493,9 +542,18 @@ def run(sizes: Sizes, json_path: str | None) -> int:
     elapsed = time.monotonic() - started
     _print(rows, elapsed, notes)
     if json_path:
-        Path(json_path).write_text(json.dumps(
-            {"sizes": sizes.__dict__, "elapsed_s": elapsed, "notes": notes,
-             "rows": [row.__dict__ for row in rows]}, indent=2, default=str))
+        Path(json_path).write_text(
+            json.dumps(
+                {
+                    "sizes": sizes.__dict__,
+                    "elapsed_s": elapsed,
+                    "notes": notes,
+                    "rows": [row.__dict__ for row in rows],
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 0
 
 

@@ -23,9 +23,16 @@ import time
 from functools import partial
 from pathlib import Path
 
-from harness.checkers import check_accounting, check_backoff, run_checkers
-from harness.history import History
-from harness.report import Report, TestEntry, build_entry, environment, render_html, write_report
+from nats_fault_harness.checkers import check_accounting, check_backoff, run_checkers
+from nats_fault_harness.history import History
+from nats_fault_harness.report import (
+    Report,
+    TestEntry,
+    build_entry,
+    environment,
+    render_html,
+    write_report,
+)
 
 RENDER_TARGET_S = 2.0
 SIZE_TARGET_B = 5_000_000

@@ -38,13 +38,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.faults import FaultLog, FaultyCluster, LinkFactory
-from harness.history import History
-from harness.proxy import SyncToxiproxyClient
-from harness.proxy._fixtures_support import ToxiproxyEndpoint, open_toxiproxy, reset_toxiproxy
-from harness.scenario import ScenarioEnv, load_sut, parse_scenario, run_scenario
-from harness.scenario._collect import DEFAULT_SUT
-from harness.servers import NatsServer, ServerConfig, find_binary
+from nats_fault_harness.faults import FaultLog, FaultyCluster, LinkFactory
+from nats_fault_harness.history import History
+from nats_fault_harness.proxy import SyncToxiproxyClient
+from nats_fault_harness.proxy._fixtures_support import (
+    ToxiproxyEndpoint,
+    open_toxiproxy,
+    reset_toxiproxy,
+)
+from nats_fault_harness.scenario import ScenarioEnv, load_sut, parse_scenario, run_scenario
+from nats_fault_harness.scenario._collect import DEFAULT_SUT
+from nats_fault_harness.servers import NatsServer, ServerConfig, find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0

@@ -2,7 +2,7 @@
 
 Measures the time from "start a server" to "ready" for:
   floor       spawn the bare binary with -p -1, read the port from its log, read INFO
-  harness     harness.servers.NatsServer.start() (INFO read and /healthz OK)
+  harness     nats_fault_harness.servers.NatsServer.start() (INFO read and /healthz OK)
   pytest-nats the pytest-nats fixture body (ports file, INFO, /healthz), if installed
 and the time for a 3-node cluster to reach a full route mesh (and a JetStream cluster to
 be healthy). Rounds are interleaved so machine noise hits every contender alike.
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.servers import NatsCluster, NatsServer, ServerConfig, find_binary
+from nats_fault_harness.servers import NatsCluster, NatsServer, ServerConfig, find_binary
 
 _PORT_RE = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from readme_table import ROOT, scenario_files
 
-from harness.scenario import load_claims, load_scenario
+from nats_fault_harness.scenario import load_claims, load_scenario
 
 
 def test_every_claim_has_a_scenario() -> None:

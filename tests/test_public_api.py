@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import harness
-import harness.checkers
-import harness.errors
-import harness.faults
-import harness.natsproto
-import harness.proxy
-import harness.servers
-import harness.toxics
+import nats_fault_harness
+import nats_fault_harness.checkers
+import nats_fault_harness.errors
+import nats_fault_harness.faults
+import nats_fault_harness.natsproto
+import nats_fault_harness.proxy
+import nats_fault_harness.servers
+import nats_fault_harness.toxics
 
 
 def test_top_level_api() -> None:
-    assert harness.__all__ == ["__version__", "wait_until", "wait_until_async"]
+    assert nats_fault_harness.__all__ == ["__version__", "wait_until", "wait_until_async"]
 
 
 def test_servers_api() -> None:
-    assert sorted(harness.servers.__all__) == [
+    assert sorted(nats_fault_harness.servers.__all__) == [
         "Auth",
         "ClusterSpec",
         "NatsCluster",
@@ -30,13 +30,13 @@ def test_servers_api() -> None:
 
 
 def test_every_error_derives_from_the_root() -> None:
-    for name in harness.errors.__all__:
-        cls = getattr(harness.errors, name)
-        assert issubclass(cls, harness.errors.NatsFaultError), name
+    for name in nats_fault_harness.errors.__all__:
+        cls = getattr(nats_fault_harness.errors, name)
+        assert issubclass(cls, nats_fault_harness.errors.NatsFaultError), name
 
 
 def test_proxy_api() -> None:
-    assert sorted(harness.proxy.__all__) == [
+    assert sorted(nats_fault_harness.proxy.__all__) == [
         "EventsPage",
         "ProxyInfo",
         "ProxyInput",
@@ -50,11 +50,13 @@ def test_proxy_api() -> None:
         "serve",
         "serve_forever",
     ]
-    assert issubclass(harness.proxy.ProxyStartError, harness.errors.ProxyError)
+    assert issubclass(
+        nats_fault_harness.proxy.ProxyStartError, nats_fault_harness.errors.ProxyError
+    )
 
 
 def test_toxics_api() -> None:
-    assert sorted(harness.toxics.__all__) == [
+    assert sorted(nats_fault_harness.toxics.__all__) == [
         "AttributeToxic",
         "Bandwidth",
         "Chunk",
@@ -72,18 +74,20 @@ def test_toxics_api() -> None:
         "ToxicIO",
         "attr",
     ]
-    assert issubclass(harness.toxics.InvalidAttribute, harness.errors.ConfigError)
+    assert issubclass(
+        nats_fault_harness.toxics.InvalidAttribute, nats_fault_harness.errors.ConfigError
+    )
 
 
 def test_importing_the_plugin_side_helpers_is_light() -> None:
     """The fixture support module must not need a running loop or start anything."""
-    import harness.proxy._fixtures_support as support
+    import nats_fault_harness.proxy._fixtures_support as support
 
     assert support.TOXIPROXY_URL_ENV == "TOXIPROXY_URL"
 
 
 def test_faults_api() -> None:
-    assert sorted(harness.faults.__all__) == sorted(
+    assert sorted(nats_fault_harness.faults.__all__) == sorted(
         [
             "BLACKHOLE_MS",
             "Fault",
@@ -98,7 +102,7 @@ def test_faults_api() -> None:
 
 
 def test_checkers_and_natsproto_surfaces_are_curated() -> None:
-    for module in (harness.checkers, harness.natsproto):
+    for module in (nats_fault_harness.checkers, nats_fault_harness.natsproto):
         assert module.__all__, module.__name__
         for name in module.__all__:
             assert not name.startswith("_") or name == "__version__"

@@ -41,11 +41,20 @@ def wipe(url: str) -> None:
 
 
 class _CliProxy:
-    """``python -m harness.proxy --host 127.0.0.1 --port 0``, ready at its listening line."""
+    """``python -m nats_fault_harness.proxy --host 127.0.0.1 --port 0``, ready at its listening
+    line."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "nats_fault_harness.proxy",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -77,7 +86,7 @@ class _Server:
 
     def start(self) -> None:
         try:
-            from harness.proxy import ProxyProcess
+            from nats_fault_harness.proxy import ProxyProcess
         except ImportError:  # not there (yet): the agreed CLI does the same job
             self._proc = _CliProxy()
         else:

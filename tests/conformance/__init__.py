@@ -1,4 +1,5 @@
-"""Black-box conformance of harness.proxy to Toxiproxy 2.12 (the toxiproxy-contract.md §3 list).
+"""Black-box conformance of nats_fault_harness.proxy to Toxiproxy 2.12 (the toxiproxy-contract.md
+§3 list).
 
 Where each item of the contract's §3 checklist lives:
 

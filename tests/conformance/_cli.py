@@ -18,7 +18,8 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class CliProxy:
-    """``python -m harness.proxy --host 127.0.0.1 --port 0 ...`` in its own process group.
+    """``python -m nats_fault_harness.proxy --host 127.0.0.1 --port 0 ...`` in its own process
+    group.
 
     Ready when it printed ``toxiproxy listening on http://HOST:PORT``; stopped with SIGTERM.
     """
@@ -30,7 +31,7 @@ class CliProxy:
         self.args = [
             sys.executable,
             "-m",
-            "harness.proxy",
+            "nats_fault_harness.proxy",
             "--host",
             "127.0.0.1",
             "--port",

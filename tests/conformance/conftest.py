@@ -21,12 +21,13 @@ from ._upstream import Sockets, Upstream, UpstreamMode
 
 
 def start_proxy_process() -> Any:
-    """``harness.proxy.ProxyProcess().start()``; the bare CLI if that class does not exist (yet).
+    """``nats_fault_harness.proxy.ProxyProcess().start()``; the bare CLI if that class does not
+    exist (yet).
 
     ``test_proxy_extensions.py`` checks ``ProxyProcess`` itself, so the fallback hides nothing.
     """
     try:
-        from harness.proxy import ProxyProcess
+        from nats_fault_harness.proxy import ProxyProcess
     except ImportError:
         return CliProxy()
     proc = ProxyProcess()

@@ -1,7 +1,8 @@
 """Our extensions over Toxiproxy 2.12 (contract §6 wishes; interface agreed with the proxy
 engineer) and the CLI entry point.
 
-* ``python -m harness.proxy --host 127.0.0.1 --port 0 [--seed N] [--config file.json]`` prints
+* ``python -m nats_fault_harness.proxy --host 127.0.0.1 --port 0 [--seed N] [--config file.json]``
+prints
   ``toxiproxy listening on http://HOST:PORT`` when ready; SIGTERM stops it.
 * ``--seed`` works (Toxiproxy's is a no-op, §1.5): same seed + same traffic → same toxicity rolls
   and jitter.
@@ -113,7 +114,7 @@ def _seeded_run(seed: int, echo: Upstream) -> tuple[list[bool], list[float], str
 def _drawn_delays(seed: int, toxic: str, n: int = 30) -> list[int]:
     """The delays the seed decides for the jitter proxy's first connection (documented
     derivation: server seed + proxy, connection, stream, toxic, "draw"), one per echoed chunk."""
-    from harness.proxy._rng import SeedSource
+    from nats_fault_harness.proxy._rng import SeedSource
 
     rng = SeedSource(seed).derive("jitter", 1, "downstream", toxic, "draw")
     return [max(0, 10 + rng.randrange(-10, 10)) for _ in range(n)]

@@ -1,5 +1,6 @@
-"""The Python entry points agreed with the proxy engineer: ``harness.proxy.ProxyProcess`` (a
-subprocess, sync) and ``harness.proxy.ProxyServer`` (in-process, async)."""
+"""The Python entry points agreed with the proxy engineer:
+``nats_fault_harness.proxy.ProxyProcess`` (a
+subprocess, sync) and ``nats_fault_harness.proxy.ProxyServer`` (in-process, async)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _check_serving(proc: Any) -> None:
 
 
 def test_proxy_process_start_and_stop() -> None:
-    from harness.proxy import ProxyProcess
+    from nats_fault_harness.proxy import ProxyProcess
 
     proc = ProxyProcess()
     started = proc.start()
@@ -35,7 +36,7 @@ def test_proxy_process_start_and_stop() -> None:
 
 
 def test_proxy_process_context_manager() -> None:
-    from harness.proxy import ProxyProcess
+    from nats_fault_harness.proxy import ProxyProcess
 
     with ProxyProcess() as proc:
         _check_serving(proc)
@@ -52,7 +53,7 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 @pytest.mark.asyncio
 async def test_proxy_server_in_process() -> None:
-    from harness.proxy import ProxyServer
+    from nats_fault_harness.proxy import ProxyServer
 
     upstream = await asyncio.start_server(_echo, "127.0.0.1", 0)
     up_port = upstream.sockets[0].getsockname()[1]

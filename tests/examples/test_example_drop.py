@@ -7,7 +7,7 @@ connections (their byte streams are corrupt), and the client reconnects.
 import nats
 import pytest
 
-from harness import wait_until_async
+from nats_fault_harness import wait_until_async
 
 
 @pytest.mark.asyncio

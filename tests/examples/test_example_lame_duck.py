@@ -4,7 +4,7 @@ restarts it on exit. nats-py reports it through ``lame_duck_mode_cb``."""
 import nats
 import pytest
 
-from harness import wait_until_async
+from nats_fault_harness import wait_until_async
 
 
 @pytest.mark.asyncio

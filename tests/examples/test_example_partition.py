@@ -11,7 +11,7 @@ import asyncio
 import nats
 import pytest
 
-from harness import wait_until_async
+from nats_fault_harness import wait_until_async
 
 
 async def _received(pub, sub, data):

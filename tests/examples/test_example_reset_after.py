@@ -8,7 +8,7 @@ silent loss a service must account for.
 import nats
 import pytest
 
-from harness import wait_until_async
+from nats_fault_harness import wait_until_async
 
 
 @pytest.mark.asyncio

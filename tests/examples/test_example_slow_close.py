@@ -5,7 +5,7 @@ import time
 import nats
 import pytest
 
-from harness import wait_until_async
+from nats_fault_harness import wait_until_async
 
 
 @pytest.mark.asyncio

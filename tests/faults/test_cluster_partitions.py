@@ -13,9 +13,9 @@ from collections.abc import Callable
 import nats
 import pytest
 
-from harness import wait_until, wait_until_async
-from harness.errors import ConfigError
-from harness.faults import FaultLog, FaultyCluster
+from nats_fault_harness import wait_until, wait_until_async
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.faults import FaultLog, FaultyCluster
 
 pytestmark = pytest.mark.proxy_extension("nats", "connect_name", "connection_reset")
 

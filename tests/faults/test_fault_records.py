@@ -5,10 +5,10 @@ from __future__ import annotations
 import nats
 import pytest
 
-from harness._wait import wait_until_async
-from harness.errors import ProxyNotFound
-from harness.faults import FaultLog, Link, LinkFactory
-from harness.history import History
+from nats_fault_harness._wait import wait_until_async
+from nats_fault_harness.errors import ProxyNotFound
+from nats_fault_harness.faults import FaultLog, Link, LinkFactory
+from nats_fault_harness.history import History
 
 ROUNDS = 20
 

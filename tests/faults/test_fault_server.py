@@ -7,10 +7,10 @@ from collections.abc import Callable
 import nats
 import pytest
 
-from harness import wait_until_async
-from harness.faults import FaultLog, ServerFaults
-from harness.history import History
-from harness.servers import NatsServer
+from nats_fault_harness import wait_until_async
+from nats_fault_harness.faults import FaultLog, ServerFaults
+from nats_fault_harness.history import History
+from nats_fault_harness.servers import NatsServer
 
 
 @pytest.fixture

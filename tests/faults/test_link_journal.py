@@ -5,9 +5,9 @@ from __future__ import annotations
 import nats
 import pytest
 
-from harness.errors import ConfigError
-from harness.faults import Link, LinkFactory
-from harness.history import History
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.faults import Link, LinkFactory
+from nats_fault_harness.history import History
 
 
 @pytest.mark.asyncio

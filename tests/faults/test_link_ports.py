@@ -2,7 +2,8 @@
 
 ``link.down()`` disables the proxy, which closes its listener. Toxiproxy frees the port then,
 and a socket that takes it meanwhile makes the heal fail with ``address already in use``.
-The harness's proxy keeps a placeholder bound on the port (see ``harness/proxy/_listen.py``),
+The harness's proxy keeps a placeholder bound on the port (see
+``harness/nats_fault_harness/proxy/_listen.py``),
 so these tests grab the port on purpose while the link is down and check every attempt
 misses, then that the healed link carries NATS traffic on the same port.
 """
@@ -24,11 +25,11 @@ from port_grabs import (
     source_ports,
 )
 
-from harness import wait_until_async
-from harness.faults import Link, LinkFactory
-from harness.history import History
-from harness.proxy._fixtures_support import ToxiproxyEndpoint
-from harness.servers import NatsServer
+from nats_fault_harness import wait_until_async
+from nats_fault_harness.faults import Link, LinkFactory
+from nats_fault_harness.history import History
+from nats_fault_harness.proxy._fixtures_support import ToxiproxyEndpoint
+from nats_fault_harness.servers import NatsServer
 
 ROUNDS = 200
 GRAB_ROUNDS = 10

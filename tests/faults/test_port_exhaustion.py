@@ -24,8 +24,8 @@ import pytest
 CHILD = textwrap.dedent(
     r"""
     import errno, fcntl, json, socket, struct, sys
-    from harness.proxy import ProxyProcess, SyncToxiproxyClient
-    from harness.servers import NatsServer
+    from nats_fault_harness.proxy import ProxyProcess, SyncToxiproxyClient
+    from nats_fault_harness.servers import NatsServer
 
     sys.path.insert(0, sys.argv[1])
     from port_grabs import nats_ping

@@ -2,7 +2,8 @@
 
 A killed or stopped nats-server frees its listeners. The harness holds a placeholder on
 each of its ports (client, monitoring, route) for the server object's life (see
-``harness/servers/_ports.py``), so these tests grab the ports on purpose while the server is
+``harness/nats_fault_harness/servers/_ports.py``), so these tests grab the ports on purpose while
+the server is
 down and check every attempt misses, then that the restarted server serves on the same ports.
 """
 
@@ -23,9 +24,9 @@ from port_grabs import (
     source_ports,
 )
 
-from harness.errors import ServerStartError
-from harness.faults import FaultyCluster, ServerFaults
-from harness.servers import NatsCluster, NatsServer, ServerConfig
+from nats_fault_harness.errors import ServerStartError
+from nats_fault_harness.faults import FaultyCluster, ServerFaults
+from nats_fault_harness.servers import NatsCluster, NatsServer, ServerConfig
 
 ROUNDS = 100
 GRAB_ROUNDS = 5

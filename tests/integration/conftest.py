@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.history import History
+from nats_fault_harness.history import History
 
 
 class CallbackLog:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import harness
+import nats_fault_harness
 
 SCRIPT = Path(sys.executable).parent / "nats-harness"
 
@@ -21,7 +21,7 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 def test_version() -> None:
     out = run("--version")
     assert out.returncode == 0
-    assert out.stdout.strip() == f"nats-harness {harness.__version__}"
+    assert out.stdout.strip() == f"nats-harness {nats_fault_harness.__version__}"
 
 
 def test_help_lists_subcommands() -> None:

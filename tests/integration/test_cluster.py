@@ -8,7 +8,7 @@ from collections.abc import Callable
 import nats
 import pytest
 
-from harness.servers import NatsCluster
+from nats_fault_harness.servers import NatsCluster
 
 pytestmark = pytest.mark.cluster
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults import LinkFactory
-from harness.scenario import load_claims, load_scenario
-from harness.scenario._reference_sut import ReferenceSut, make_reference_sut
-from harness.scenario._runner import ScenarioResult, run_scenario
-from harness.scenario._sut import ServiceUnderTest, SutFactory
-from harness.scenario._topology import ScenarioEnv
-from harness.servers import NatsServer
+from nats_fault_harness.faults import LinkFactory
+from nats_fault_harness.scenario import load_claims, load_scenario
+from nats_fault_harness.scenario._reference_sut import ReferenceSut, make_reference_sut
+from nats_fault_harness.scenario._runner import ScenarioResult, run_scenario
+from nats_fault_harness.scenario._sut import ServiceUnderTest, SutFactory
+from nats_fault_harness.scenario._topology import ScenarioEnv
+from nats_fault_harness.servers import NatsServer
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -129,8 +129,8 @@ class _Flaky:
 
 
 def test_the_poller_records_changes_and_one_error() -> None:
-    from harness.history import History
-    from harness.scenario._observer import HealthPoller
+    from nats_fault_harness.history import History
+    from nats_fault_harness.scenario._observer import HealthPoller
 
     history = History()
     sut = _Flaky([True, True, {"healthy": False, "why": ("a", 1)}, RuntimeError("boom"), "?"])
@@ -148,8 +148,8 @@ def test_the_poller_records_changes_and_one_error() -> None:
 
 
 def test_the_capture_records_children_and_leaves_nothing_installed() -> None:
-    from harness.history import History
-    from harness.scenario._observer import LogCapture
+    from nats_fault_harness.history import History
+    from nats_fault_harness.scenario._observer import LogCapture
 
     history = History()
     parent = logging.getLogger("capture_test")

@@ -24,7 +24,7 @@ HEAD = "claims: [fix.typed-errors]\n"
 SUTS = """
 from dataclasses import replace
 
-from harness.scenario.reference_sut import make_reference_sut
+from nats_fault_harness.scenario.reference_sut import make_reference_sut
 
 
 class FirstUrlOnly:

@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.faults import LinkFactory
-from harness.scenario import _runner, parse_scenario
-from harness.scenario._loop import run_bounded
-from harness.scenario._topology import ScenarioEnv
-from harness.scenario.reference_sut import make_reference_sut
-from harness.servers import NatsServer
+from nats_fault_harness.faults import LinkFactory
+from nats_fault_harness.scenario import _runner, parse_scenario
+from nats_fault_harness.scenario._loop import run_bounded
+from nats_fault_harness.scenario._topology import ScenarioEnv
+from nats_fault_harness.scenario.reference_sut import make_reference_sut
+from nats_fault_harness.servers import NatsServer
 
 SCENARIO = """\
 name: stubborn-stop

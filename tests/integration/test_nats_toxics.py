@@ -19,10 +19,10 @@ import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
 
-from harness import wait_until_async as until
-from harness.proxy import ProxyInfo, ToxiproxyClient
-from harness.proxy._fixtures_support import ToxiproxyEndpoint
-from harness.servers import ClusterSpec, NatsServer, ServerConfig
+from nats_fault_harness import wait_until_async as until
+from nats_fault_harness.proxy import ProxyInfo, ToxiproxyClient
+from nats_fault_harness.proxy._fixtures_support import ToxiproxyEndpoint
+from nats_fault_harness.servers import ClusterSpec, NatsServer, ServerConfig
 
 
 class Inbox:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from harness.checkers import operations
-from harness.faults import FaultyCluster, LinkFactory
-from harness.scenario import load_claims, load_scenario
-from harness.scenario._reference_sut import make_reference_sut
-from harness.scenario._runner import ScenarioResult, run_scenario
-from harness.scenario._topology import ScenarioEnv
-from harness.servers import NatsServer
+from nats_fault_harness.checkers import operations
+from nats_fault_harness.faults import FaultyCluster, LinkFactory
+from nats_fault_harness.scenario import load_claims, load_scenario
+from nats_fault_harness.scenario._reference_sut import make_reference_sut
+from nats_fault_harness.scenario._runner import ScenarioResult, run_scenario
+from nats_fault_harness.scenario._topology import ScenarioEnv
+from nats_fault_harness.servers import NatsServer
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -11,8 +11,8 @@ from typing import Any
 import nats
 import pytest
 
-from harness import wait_until_async as until
-from harness.servers import NatsServer
+from nats_fault_harness import wait_until_async as until
+from nats_fault_harness.servers import NatsServer
 
 
 async def connect(server: NatsServer, events: Any, **kw: object) -> nats.NATS:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ServerNotRunning, ServerStartError, ServerStartTimeout
-from harness.servers import NatsServer, ServerConfig
+from nats_fault_harness.errors import ServerNotRunning, ServerStartError, ServerStartTimeout
+from nats_fault_harness.servers import NatsServer, ServerConfig
 
 
 def test_start_learns_real_ports_and_is_ready(
@@ -114,7 +114,7 @@ def test_reload_applies_a_new_config(nats_server_factory: Callable[..., NatsServ
 
 
 def test_auth_is_enforced(nats_server_factory: Callable[..., NatsServer]) -> None:
-    from harness.servers import Auth
+    from nats_fault_harness.servers import Auth
 
     server = nats_server_factory(auth=Auth(user="alice", password="s3cret"))
     assert server.varz()["auth_required"] is True

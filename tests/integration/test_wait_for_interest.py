@@ -9,9 +9,9 @@ from collections.abc import Callable
 import nats
 import pytest
 
-from harness.errors import WaitTimeout
-from harness.faults import Link
-from harness.servers import NatsCluster, NatsServer
+from nats_fault_harness.errors import WaitTimeout
+from nats_fault_harness.faults import Link
+from nats_fault_harness.servers import NatsCluster, NatsServer
 
 
 @pytest.mark.asyncio

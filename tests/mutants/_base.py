@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.reference import (
+from nats_fault_harness.reference import (
     NATSConfig,
     NATSConnectionError,
     NATSMessageBroker,
@@ -31,16 +31,16 @@ from harness.reference import (
     NATSService,
     PoolInitReport,
 )
-from harness.reference._batching import BatchPublisher, _ids, _Outcome, log_retry
-from harness.reference._delivery import OutgoingMessage, send_confirmed
-from harness.reference._health import HealthMonitor
-from harness.reference._pool import Connection, ConnectionPool, open_main
-from harness.reference._results import FailedGroup, RetryRecord
-from harness.reference._subscriptions import SubscriptionRegistry
-from harness.reference.service import _Parts
-from harness.scenario import EventSink, PoolInit, ServiceUnderTest, SutEnv
-from harness.scenario._reference_sut import _config, _pool_init
-from harness.scenario.reference_sut import ReferenceSut
+from nats_fault_harness.reference._batching import BatchPublisher, _ids, _Outcome, log_retry
+from nats_fault_harness.reference._delivery import OutgoingMessage, send_confirmed
+from nats_fault_harness.reference._health import HealthMonitor
+from nats_fault_harness.reference._pool import Connection, ConnectionPool, open_main
+from nats_fault_harness.reference._results import FailedGroup, RetryRecord
+from nats_fault_harness.reference._subscriptions import SubscriptionRegistry
+from nats_fault_harness.reference.service import _Parts
+from nats_fault_harness.scenario import EventSink, PoolInit, ServiceUnderTest, SutEnv
+from nats_fault_harness.scenario._reference_sut import _config, _pool_init
+from nats_fault_harness.scenario.reference_sut import ReferenceSut
 
 __all__ = [
     "HookedBatchPublisher",

@@ -85,7 +85,11 @@ def _harness() -> list[str]:
     script = Path(sys.executable).parent / "nats-harness"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from nats_fault_harness.cli import main; sys.exit(main())",
+    ]
 
 
 def run_files(files: Sequence[Path], sut: str | None, workdir: Path) -> list[Run]:

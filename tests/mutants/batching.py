@@ -7,10 +7,10 @@ from collections import deque
 from itertools import groupby
 from typing import Any
 
-from harness.reference import FlushResult, NATSPublishError, RecoveryResult
-from harness.reference._batching import _ids
-from harness.reference._results import FailedGroup
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import FlushResult, NATSPublishError, RecoveryResult
+from nats_fault_harness.reference._batching import _ids
+from nats_fault_harness.reference._results import FailedGroup
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 
 __all__ = [

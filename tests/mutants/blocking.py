@@ -6,9 +6,9 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from harness.reference._health import HealthMonitor
-from harness.reference._pool import Connection
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference._health import HealthMonitor
+from nats_fault_harness.reference._pool import Connection
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 
 __all__ = ["blocking_health_probe", "blocking_retry_sleep"]

@@ -4,17 +4,17 @@ nats-py's ``flush()`` returns at once, with no round trip, while the client is
 reconnecting (its read loop is down), and its PING can overtake PUBs still in the
 client's buffer; so messages buffered or written into a dying socket are reported
 confirmed and then lost. The reference confirms with an in-order echo marker instead
-(``harness/reference/_delivery.py``).
+(``harness/nats_fault_harness/reference/_delivery.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.reference import NATSPublishError, OutgoingMessage
-from harness.reference._pool import Connection
-from harness.reference._translate import Op, translate
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import NATSPublishError, OutgoingMessage
+from nats_fault_harness.reference._pool import Connection
+from nats_fault_harness.reference._translate import Op, translate
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 
 __all__ = ["trusting_flush"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Sequence
 
-from harness.reference._batching import _Outcome
-from harness.reference._delivery import OutgoingMessage
-from harness.reference._pool import Connection
-from harness.reference._results import FailedGroup
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference._batching import _Outcome
+from nats_fault_harness.reference._delivery import OutgoingMessage
+from nats_fault_harness.reference._pool import Connection
+from nats_fault_harness.reference._results import FailedGroup
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 from tests.mutants._mutant import Mutant
 

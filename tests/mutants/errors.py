@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.reference import (
+from nats_fault_harness.reference import (
     IncomingMessage,
     NATSError,
     NATSPublishError,
     NATSUnsubscribeError,
     SubscriptionInfo,
 )
-from harness.reference import NATSRequestError as _TypedRequestError
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import NATSRequestError as _TypedRequestError
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 
 __all__ = [

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.reference import IncomingMessage, NATSUnsubscribeError, SubscriptionInfo
-from harness.reference import NATSRequestError as _TypedRequestError
-from harness.reference._subscriptions import SubscriptionRegistry
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import IncomingMessage, NATSUnsubscribeError, SubscriptionInfo
+from nats_fault_harness.reference import NATSRequestError as _TypedRequestError
+from nats_fault_harness.reference._subscriptions import SubscriptionRegistry
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 from tests.mutants._mutant import Mutant
 

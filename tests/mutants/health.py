@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.reference._health import HealthMonitor
-from harness.reference._pool import Connection
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference._health import HealthMonitor
+from nats_fault_harness.reference._pool import Connection
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 from tests.mutants._mutant import Mutant
 

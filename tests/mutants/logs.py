@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.reference import NATSConfig, PoolInitReport
-from harness.reference._batching import _ids
-from harness.reference._events import EventBus
-from harness.reference._pool import Connection, ConnectionPool, log_init, open_connection
-from harness.reference._results import FailedGroup
-from harness.reference.nats_exceptions import NATSConnectionError
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import NATSConfig, PoolInitReport
+from nats_fault_harness.reference._batching import _ids
+from nats_fault_harness.reference._events import EventBus
+from nats_fault_harness.reference._pool import Connection, ConnectionPool, log_init, open_connection
+from nats_fault_harness.reference._results import FailedGroup
+from nats_fault_harness.reference.nats_exceptions import NATSConnectionError
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import HookedBatchPublisher, MutantService, sut_for
 from tests.mutants._mutant import Mutant
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.reference import ConnectionStats
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import ConnectionStats
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 
 __all__ = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from harness.reference import NATSConfig, NATSConnectionError, PoolInitReport
-from harness.reference._events import EventBus
-from harness.reference._pool import Connection, ConnectionPool, open_connection
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference import NATSConfig, NATSConnectionError, PoolInitReport
+from nats_fault_harness.reference._events import EventBus
+from nats_fault_harness.reference._pool import Connection, ConnectionPool, open_connection
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 
 __all__ = [

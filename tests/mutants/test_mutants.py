@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.scenario import ServiceUnderTest, load_sut
+from nats_fault_harness.scenario import ServiceUnderTest, load_sut
 from tests.mutants._kill import ROOT, Kill, candidates, kill, kill_all, run_files
 from tests.mutants.catalog import MUTANTS, Mutant
 from tests.mutants.table import DEFAULT_RESULTS, save

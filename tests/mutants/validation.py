@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.reference import (
+from nats_fault_harness.reference import (
     ChatMessage,
     IncomingMessage,
     MessageHandler,
@@ -17,9 +17,9 @@ from harness.reference import (
     NATSService,
     PublishError,
 )
-from harness.reference._translate import describe
-from harness.reference.schemas import first_invalid_field, validation_problems
-from harness.scenario import ServiceUnderTest
+from nats_fault_harness.reference._translate import describe
+from nats_fault_harness.reference.schemas import first_invalid_field, validation_problems
+from nats_fault_harness.scenario import ServiceUnderTest
 from tests.mutants._base import MutantService, sut_for
 
 __all__ = [

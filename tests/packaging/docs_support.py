@@ -30,8 +30,9 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
 
 
 def scenario_models() -> list[type[BaseModel]]:
-    """:class:`~harness.scenario.Scenario` and every model below it, in discovery order."""
-    from harness.scenario import Scenario
+    """:class:`~nats_fault_harness.scenario.Scenario` and every model below it, in discovery
+    order."""
+    from nats_fault_harness.scenario import Scenario
 
     seen: list[type[BaseModel]] = []
     todo: list[type[BaseModel]] = [Scenario]
@@ -115,7 +116,7 @@ def environ_reads() -> dict[str, str]:
     writes into a child's environment (``env[NAME_ENV] = ...`` with a ``*_ENV`` constant).
     """
     found: dict[str, str] = {}
-    for path in sorted((ROOT / "harness").rglob("*.py")):
+    for path in sorted((ROOT / "harness" / "nats_fault_harness").rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         consts = {
             t.id: node.value.value
@@ -173,7 +174,7 @@ class _Recorder:
 
 def plugin_options() -> tuple[list[tuple[list[str], dict[str, Any]]], list[str]]:
     """The plugin's command-line options (names, keyword arguments) and ini keys."""
-    from harness import pytest_plugin
+    from nats_fault_harness import pytest_plugin
 
     recorder = _Recorder()
     pytest_plugin.pytest_addoption(recorder)  # type: ignore[arg-type]

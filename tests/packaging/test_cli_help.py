@@ -1,6 +1,6 @@
 """``nats-harness --help``, every subcommand's help, and errors that name the bad argument.
 
-The subcommands and their options are read from :func:`harness.cli.build_parser` (and the
+The subcommands and their options are read from :func:`nats_fault_harness.cli.build_parser` (and the
 stand-alone proxy's parser for ``toxiproxy``), so a new subcommand or option is checked
 without touching this file.
 """
@@ -11,8 +11,8 @@ import argparse
 
 import pytest
 
-from harness.cli import build_parser, main
-from harness.proxy._main import build_parser as proxy_parser
+from nats_fault_harness.cli import build_parser, main
+from nats_fault_harness.proxy._main import build_parser as proxy_parser
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:

@@ -29,8 +29,8 @@ from docs_support import (
     table_rows,
 )
 
-from harness.cli import build_parser
-from harness.proxy._main import build_parser as proxy_parser
+from nats_fault_harness.cli import build_parser
+from nats_fault_harness.proxy._main import build_parser as proxy_parser
 
 CONFIG = DOCS / "configuration.md"
 SCENARIOS = DOCS / "scenario-reference.md"
@@ -114,7 +114,7 @@ def test_every_scenario_field_is_documented_with_its_default(model: type) -> Non
 
 
 def test_every_fault_kind_has_a_section() -> None:
-    from harness.scenario import FAULT_KINDS
+    from nats_fault_harness.scenario import FAULT_KINDS
 
     headings = "\n".join(sections(SCENARIOS.read_text()))
     for kind in FAULT_KINDS:
@@ -122,7 +122,7 @@ def test_every_fault_kind_has_a_section() -> None:
 
 
 def _checker_params() -> list[tuple[str, str, object]]:
-    from harness.checkers._registry import CHECKERS
+    from nats_fault_harness.checkers._registry import CHECKERS
 
     return [
         (name, p.name, p.default)
@@ -151,7 +151,7 @@ _EXAMPLE = re.compile(r"<!-- error-example -->\s*```yaml\n(.*?)```\s*```text\n(.
 
 
 def test_error_examples_are_what_loading_the_file_says() -> None:
-    from harness.scenario import ScenarioError, parse_scenario
+    from nats_fault_harness.scenario import ScenarioError, parse_scenario
 
     examples = _EXAMPLE.findall(SCENARIOS.read_text())
     assert len(examples) >= 5
@@ -226,7 +226,7 @@ def test_getting_started_shows_the_project_the_wheel_test_runs() -> None:
 
 
 def test_the_limits_table_is_the_code() -> None:
-    from harness.scenario import _base, _errors, _yaml
+    from nats_fault_harness.scenario import _base, _errors, _yaml
 
     rows = table_rows(_section(SCENARIOS.read_text(), "## Limits"))
     expected = {

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from packaging_support import ROOT, Dist, Venv
 
-from harness._version import __version__
+from nats_fault_harness._version import __version__
 
 pytestmark = pytest.mark.slow
 
-TEMPLATE = "harness/report/report.html.j2"
+TEMPLATE = "nats_fault_harness/report/report.html.j2"
 
 
 def _metadata(wheel: Path) -> Parser:
@@ -52,18 +52,18 @@ def test_wheel_carries_what_it_needs_at_run_time(dist: Dist) -> None:
             next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         ).decode()
     assert TEMPLATE in names
-    assert "harness/py.typed" in names
+    assert "nats_fault_harness/py.typed" in names
     assert any(re.search(r"\.dist-info/licenses/LICENSE$", n) for n in names), names
-    assert "nats_fault_harness = harness.pytest_plugin" in entry_points
-    assert "nats-harness = harness.cli:main" in entry_points
+    assert "nats_fault_harness = nats_fault_harness.pytest_plugin" in entry_points
+    assert "nats-harness = nats_fault_harness.cli:main" in entry_points
     # every file a module reads at run time is package data, not a repo file
-    repo_data = {p.relative_to(ROOT).as_posix() for p in _package_data()}
+    repo_data = {p.relative_to(ROOT / "harness").as_posix() for p in _package_data()}
     assert repo_data <= names, repo_data - names
     assert not any(n.startswith(("tests/", "scenarios/")) for n in names)
 
 
 def _package_data() -> list[Path]:
-    root = ROOT / "harness"
+    root = ROOT / "harness" / "nats_fault_harness"
     return [
         p
         for p in root.rglob("*")
@@ -74,7 +74,7 @@ def _package_data() -> list[Path]:
 def test_metadata_version_license_and_classifiers(dist: Dist) -> None:
     meta = _metadata(dist.wheel)
     assert meta["Name"] == "nats-fault-harness"
-    assert meta["Version"] == __version__  # single-sourced from harness/_version.py
+    assert meta["Version"] == __version__  # single-sourced from nats_fault_harness/_version.py
     assert dist.wheel.name == f"nats_fault_harness-{__version__}-py3-none-any.whl"
     assert meta["License-Expression"] == "Apache-2.0"
     classifiers = meta.get_all("Classifier") or []
@@ -87,7 +87,7 @@ def test_metadata_version_license_and_classifiers(dist: Dist) -> None:
 def test_sdist_has_license_changelog_and_template(dist: Dist) -> None:
     with tarfile.open(dist.sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-    for needed in ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", TEMPLATE):
+    for needed in ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", f"harness/{TEMPLATE}"):
         assert needed in names, needed
     assert "Apache License" in (ROOT / "LICENSE").read_text()
 
@@ -96,8 +96,8 @@ def test_the_venv_uses_the_installed_wheel_not_the_checkout(wheel_venv: Venv, tm
     out = wheel_venv.run(
         "python",
         "-c",
-        "import harness, importlib.metadata as m; "
-        "print(harness.__file__); print(m.version('nats-fault-harness')); "
+        "import nats_fault_harness, importlib.metadata as m; "
+        "print(nats_fault_harness.__file__); print(m.version('nats-fault-harness')); "
         "print(m.distribution('nats-fault-harness').read_text('direct_url.json') or '')",
         cwd=tmp_path,
     )
@@ -175,3 +175,36 @@ def test_outside_project_nats_harness_run(wheel_venv: Venv, outside_project: Pat
     rows = json.loads(summaries[0].read_text())["scenarios"]
     assert {r["verdict"] for r in rows} == {"valid"}
     assert json.loads(summaries[0].read_text())["sut"] == "mysvc:make"
+
+
+def test_a_project_with_its_own_harness_package_uses_the_plugin(
+    wheel_venv: Venv, outside_project: Path
+) -> None:
+    # `harness` is a common name for a project's own test helpers; the plugin's import name is
+    # `nats_fault_harness`, so both load, both with `pythonpath = ["."]` and `python -m pytest`
+    (outside_project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n'
+    )
+    own = outside_project / "harness"
+    own.mkdir()
+    (own / "__init__.py").write_text('WHO = "the project\'s own harness"\n')
+    (own / "pytest_plugin.py").write_text("raise ImportError('not the fault harness')\n")
+    (outside_project / "test_own_harness.py").write_text(
+        "import harness\n\n\n"
+        "def test_own_package_is_the_projects(nats_server):\n"
+        "    assert harness.WHO == \"the project's own harness\"\n"
+        "    assert nats_server.url.startswith('nats://127.0.0.1:')\n"
+    )
+    out = wheel_venv.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "test_own_harness.py",
+        "test_faults.py",
+        cwd=outside_project,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert re.search(r"=+ 4 passed", text), text

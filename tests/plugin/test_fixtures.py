@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import _proc
+from nats_fault_harness import _proc
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -106,9 +106,9 @@ def test_plugin_import_is_light() -> None:
     import sys
 
     code = (
-        "import sys, harness.pytest_plugin; "
+        "import sys, nats_fault_harness.pytest_plugin; "
         "heavy = [m for m in ('nats', 'aiohttp', 'hypothesis', 'jinja2', 'pydantic', "
-        "'harness.servers') if m in sys.modules]; print(heavy)"
+        "'nats_fault_harness.servers') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import wait_until
+from nats_fault_harness import wait_until
 
 pytestmark = pytest.mark.orphans
 
@@ -72,8 +72,8 @@ def test_sigkill_of_pytest_leaves_no_server(tmp_path: Path) -> None:
 
 def test_next_run_sweeps_leftovers_of_a_dead_owner(tmp_path: Path) -> None:
     """A server whose owner died without PDEATHSIG firing is swept by the next run."""
-    from harness import _proc
-    from harness.servers import find_binary
+    from nats_fault_harness import _proc
+    from nats_fault_harness.servers import find_binary
 
     # A stand-in owner: a short-lived process that records a real server as its child.
     owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
@@ -99,7 +99,7 @@ def test_next_run_sweeps_leftovers_of_a_dead_owner(tmp_path: Path) -> None:
 
 
 def test_sweep_spares_processes_that_are_not_ours(tmp_path: Path) -> None:
-    from harness import _proc
+    from nats_fault_harness import _proc
 
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     record = _proc.registry_dir() / f"{bystander.pid}.json"

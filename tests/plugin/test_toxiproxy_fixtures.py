@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.proxy import ProxyProcess
+from nats_fault_harness.proxy import ProxyProcess
 
 
 def test_toxiproxy_fixture_gives_a_working_empty_api(pytester: pytest.Pytester) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.scenario import ServiceUnderTest
-from harness.scenario.reference_sut import ReferenceSut
+from nats_fault_harness.scenario import ServiceUnderTest
+from nats_fault_harness.scenario.reference_sut import ReferenceSut
 
 SPEC = "tests.property.nostats_sut:make_nostats_sut"
 

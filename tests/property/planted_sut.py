@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from harness.scenario import EventSink, FlushOutcome, PoolInit, ServiceUnderTest, SutEnv
-from harness.scenario.reference_sut import ReferenceSut
+from nats_fault_harness.scenario import EventSink, FlushOutcome, PoolInit, ServiceUnderTest, SutEnv
+from nats_fault_harness.scenario.reference_sut import ReferenceSut
 
 SPEC = "tests.property.planted_sut:make_planted_sut"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis._settings import _CI_VARS
 
-from harness._hypothesis import PROFILE_ENV
+from nats_fault_harness._hypothesis import PROFILE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 README_SECTION = "## Property-based fault schedules that shrink, and exact replay"

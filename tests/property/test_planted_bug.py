@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from harness._hypothesis import property_phases
-from harness.replay import PropertyFailure, ReusableEnv, check_scenario, read_sut
-from harness.scenario import EventTrigger, load_scenario, load_sut
-from harness.strategies import fault_schedules, scenarios, workloads
+from nats_fault_harness._hypothesis import property_phases
+from nats_fault_harness.replay import PropertyFailure, ReusableEnv, check_scenario, read_sut
+from nats_fault_harness.scenario import EventTrigger, load_scenario, load_sut
+from nats_fault_harness.strategies import fault_schedules, scenarios, workloads
 from tests.property.planted_sut import SPEC
 
 NODE = "tests/property/test_planted_bug.py::test_property_finds_the_planted_bug"

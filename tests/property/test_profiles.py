@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis._settings import _CI_VARS
 
-from harness._hypothesis import (
+from nats_fault_harness._hypothesis import (
     CI_PROFILE,
     DEV_PROFILE,
     PROFILE_ENV,
@@ -28,7 +28,7 @@ from harness._hypothesis import (
 COUNTING = """
 import json, os
 from hypothesis import given, strategies as st
-from harness._hypothesis import property_settings
+from nats_fault_harness._hypothesis import property_settings
 
 def _record(name, value):
     with open(os.environ["COUNTS_FILE"], "a") as f:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from hypothesis import given
 
-from harness._hypothesis import property_settings
-from harness.replay import ReusableEnv, check_scenario
-from harness.scenario import Scenario
-from harness.scenario._collect import DEFAULT_SUT
-from harness.strategies import scenarios, service_configs
+from nats_fault_harness._hypothesis import property_settings
+from nats_fault_harness.replay import ReusableEnv, check_scenario
+from nats_fault_harness.scenario import Scenario
+from nats_fault_harness.scenario._collect import DEFAULT_SUT
+from nats_fault_harness.strategies import scenarios, service_configs
 
 NODE = "tests/property/test_properties.py::test_reference_service_keeps_its_promises"
 

@@ -8,15 +8,15 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import ConfigError
-from harness.replay import (
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.replay import (
     DEFAULT_REPLAY_DIR,
     read_sut,
     replay_commands,
     replay_main,
     write_replay,
 )
-from harness.scenario import (
+from nats_fault_harness.scenario import (
     EventTrigger,
     TimedTrigger,
     Topology,
@@ -24,8 +24,8 @@ from harness.scenario import (
     load_scenario,
     parse_scenario,
 )
-from harness.scenario._collect import DEFAULT_SUT
-from harness.strategies import (
+from nats_fault_harness.scenario._collect import DEFAULT_SUT
+from nats_fault_harness.strategies import (
     fault_schedules,
     fault_steps,
     scenarios,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from harness._hypothesis import property_phases
-from harness.replay import ReusableEnv, check_scenario
-from harness.replay._fit import fit_checkers
-from harness.scenario import Scenario
-from harness.scenario.reference_sut import ReferenceSut
-from harness.strategies import scenarios, service_configs
+from nats_fault_harness._hypothesis import property_phases
+from nats_fault_harness.replay import ReusableEnv, check_scenario
+from nats_fault_harness.replay._fit import fit_checkers
+from nats_fault_harness.scenario import Scenario
+from nats_fault_harness.scenario.reference_sut import ReferenceSut
+from nats_fault_harness.strategies import scenarios, service_configs
 from tests.property.nostats_sut import SPEC, make_nostats_sut
 
 NODE = "tests/property/test_unknown_verdicts.py::test_a_service_without_stats_is_not_failed"
@@ -68,12 +68,12 @@ import os
 import pytest
 import pytest
 from hypothesis import given, settings
-from harness._hypothesis import property_phases
-from harness.checkers import CheckResult, compose
-from harness.history import History
-from harness.replay import ReusableEnv, check_scenario
-from harness.scenario import ScenarioResult
-from harness.strategies import scenarios
+from nats_fault_harness._hypothesis import property_phases
+from nats_fault_harness.checkers import CheckResult, compose
+from nats_fault_harness.history import History
+from nats_fault_harness.replay import ReusableEnv, check_scenario
+from nats_fault_harness.scenario import ScenarioResult
+from nats_fault_harness.strategies import scenarios
 
 
 class FakeEnv(ReusableEnv):

@@ -15,9 +15,9 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from harness import wait_until_async
-from harness.errors import WaitTimeout
-from harness.reference import ConnectionOptions, NATSConfig, NATSService, ServiceEvent
+from nats_fault_harness import wait_until_async
+from nats_fault_harness.errors import WaitTimeout
+from nats_fault_harness.reference import ConnectionOptions, NATSConfig, NATSService, ServiceEvent
 
 #: nats-py options that make faults visible quickly and keep connect attempts short.
 FAST = ConnectionOptions(

@@ -11,13 +11,13 @@ import pytest
 from nats.aio.msg import Msg
 from reference_support import Recorder, make_config, raw_client, settle, wait_for
 
-from harness.reference import (
+from nats_fault_harness.reference import (
     NATSMessageBroker,
     NATSService,
     NATSSubscribeError,
     PublishError,
 )
-from harness.servers import NatsServer
+from nats_fault_harness.servers import NatsServer
 
 
 def chat(message_id: str, **over: Any) -> dict[str, Any]:

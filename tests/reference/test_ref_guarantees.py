@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 from reference_support import Recorder, assert_stats_add_up, make_config, subjects_for
 
-from harness.reference import NATSPublishError, NATSService
-from harness.servers import NatsServer
+from nats_fault_harness.reference import NATSPublishError, NATSService
+from nats_fault_harness.servers import NatsServer
 
 
 @pytest.mark.asyncio

@@ -20,8 +20,8 @@ import pytest_asyncio
 from nats.js.client import JetStreamContext
 from reference_support import Recorder, make_config, raw_client, wait_for
 
-from harness.reference import NATSMessageBroker
-from harness.servers import NatsServer
+from nats_fault_harness.reference import NATSMessageBroker
+from nats_fault_harness.servers import NatsServer
 
 
 def order(message_id: str) -> dict[str, Any]:

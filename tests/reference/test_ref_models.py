@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-import harness.reference as ref
-from harness.reference import (
+import nats_fault_harness.reference as ref
+from nats_fault_harness.reference import (
     ChatMessage,
     ConnectionOptions,
     EventMessage,
@@ -151,7 +151,7 @@ def test_reference_imports_nothing_from_the_harness() -> None:
     for path in package.glob("*.py"):
         for line in path.read_text().splitlines():
             stripped = line.strip()
-            if stripped.startswith(("import harness", "from harness")):
+            if stripped.startswith(("import nats_fault_harness", "from nats_fault_harness")):
                 assert stripped.startswith(
-                    ("from harness.reference", "import harness.reference")
+                    ("from nats_fault_harness.reference", "import nats_fault_harness.reference")
                 ), f"{path.name}: {stripped}"

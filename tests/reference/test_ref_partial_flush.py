@@ -27,8 +27,8 @@ from reference_support import (
     wait_for,
 )
 
-from harness.reference import ConnectionOptions, NATSService, RetryRecord, ServiceEvent
-from harness.servers import NatsServer
+from nats_fault_harness.reference import ConnectionOptions, NATSService, RetryRecord, ServiceEvent
+from nats_fault_harness.servers import NatsServer
 
 LOW, HIGH = 0.005, 0.080
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 from reference_support import Recorder, make_config
 
-from harness.reference import NATSConnectionError, NATSService
-from harness.servers import NatsServer
+from nats_fault_harness.reference import NATSConnectionError, NATSService
+from nats_fault_harness.servers import NatsServer
 
 
 @pytest.mark.asyncio

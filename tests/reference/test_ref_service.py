@@ -17,7 +17,7 @@ from reference_support import (
     wait_for,
 )
 
-from harness.reference import (
+from nats_fault_harness.reference import (
     ConnectionOptions,
     IncomingMessage,
     NATSConnectionError,
@@ -26,7 +26,7 @@ from harness.reference import (
     NATSService,
     NATSUnsubscribeError,
 )
-from harness.servers import NatsServer
+from nats_fault_harness.servers import NatsServer
 
 
 @pytest.mark.asyncio

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import wait_until
-from harness._proc import OWNER_ENV
+from nats_fault_harness import wait_until
+from nats_fault_harness._proc import OWNER_ENV
 
 pytestmark = pytest.mark.orphans
 
@@ -130,7 +130,7 @@ def test_sigkill_of_an_xdist_worker_leaves_nothing(tmp_path: Path) -> None:
 def test_sigkill_of_nats_harness_run_mid_scenario_leaves_nothing(tmp_path: Path) -> None:
     folder = _scenarios(tmp_path, SCENARIO)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(folder), "--report", "r.json"],
+        [sys.executable, "-m", "nats_fault_harness.cli", "run", str(folder), "--report", "r.json"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -153,7 +153,7 @@ def test_sigkill_of_nats_harness_run_mid_scenario_leaves_nothing(tmp_path: Path)
     # the next run starts clean
     (folder / "s.yaml").write_text(QUICK)
     again = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", str(folder), "--report", "r2.json"],
+        [sys.executable, "-m", "nats_fault_harness.cli", "run", str(folder), "--report", "r2.json"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -164,8 +164,9 @@ def test_sigkill_of_nats_harness_run_mid_scenario_leaves_nothing(tmp_path: Path)
 
 
 def _temp_folders_of(owner: int) -> list[Path]:
-    """The temp folders recorded for ``owner`` (harness._proc.own_temp_dir) that exist."""
-    from harness._proc import registry_dir
+    """The temp folders recorded for ``owner`` (nats_fault_harness._proc.own_temp_dir) that
+    exist."""
+    from nats_fault_harness._proc import registry_dir
 
     found = []
     for entry in (registry_dir().parent / "dirs").glob("*.json"):
@@ -180,7 +181,7 @@ def _temp_folders_of(owner: int) -> list[Path]:
 
 def test_sigkill_of_smoke_leaves_folders_the_next_run_sweeps(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "smoke"],
+        [sys.executable, "-m", "nats_fault_harness.cli", "smoke"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -198,7 +199,7 @@ def test_sigkill_of_smoke_leaves_folders_the_next_run_sweeps(tmp_path: Path) -> 
     assert all(folder.is_dir() for folder in left)  # SIGKILL: nobody cleaned up
     assert all(folder.name.startswith("nfh-") for folder in left), left
     again = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "smoke"],
+        [sys.executable, "-m", "nats_fault_harness.cli", "smoke"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.proxy import ProxyProcess
+from nats_fault_harness.proxy import ProxyProcess
 
 pytestmark = pytest.mark.slow
 

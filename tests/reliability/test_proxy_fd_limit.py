@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from harness.proxy import ProxyProcess
+from nats_fault_harness.proxy import ProxyProcess
 
 LIMIT = 128
 _PRELUDE = (
     "import resource, sys; "
     f"resource.setrlimit(resource.RLIMIT_NOFILE, ({LIMIT}, {LIMIT})); "
-    "from harness.proxy._main import main; sys.exit(main(sys.argv[1:]))"
+    "from nats_fault_harness.proxy._main import main; sys.exit(main(sys.argv[1:]))"
 )
 
 

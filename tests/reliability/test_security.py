@@ -13,9 +13,9 @@ from pathlib import Path
 import nats
 import pytest
 
-from harness.proxy import ProxyProcess, SyncToxiproxyClient
-from harness.proxy._fixtures_support import sync_request
-from harness.servers import Auth, NatsServer
+from nats_fault_harness.proxy import ProxyProcess, SyncToxiproxyClient
+from nats_fault_harness.proxy._fixtures_support import sync_request
+from nats_fault_harness.servers import Auth, NatsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
@@ -42,7 +42,7 @@ def listening(pid: int) -> set[str]:
 
 def test_no_shell_anywhere_in_the_package() -> None:
     offenders = []
-    for path in sorted((ROOT / "harness").rglob("*.py")):
+    for path in sorted((ROOT / "harness" / "nats_fault_harness").rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import wait_until
-from harness.proxy import ProxyProcess
+from nats_fault_harness import wait_until
+from nats_fault_harness.proxy import ProxyProcess
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.report._build import MAX_FAILURE, cut_middle
+from nats_fault_harness.report._build import MAX_FAILURE, cut_middle
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rpt_support import parse_html, sample_history
 
-from harness.checkers import check_accounting, check_backoff, run_checkers
-from harness.cli import main as cli_main
-from harness.report import Environment, Report, build_entry
-from harness.report import _json as report_json
-from harness.report._svg import MAX_TICKS, timeline_svg
+from nats_fault_harness.checkers import check_accounting, check_backoff, run_checkers
+from nats_fault_harness.cli import main as cli_main
+from nats_fault_harness.report import Environment, Report, build_entry
+from nats_fault_harness.report import _json as report_json
+from nats_fault_harness.report._svg import MAX_TICKS, timeline_svg
 
 ENV = Environment("0.1.0", "2.16.0", "2.15.1", "3.11.7", "Linux", (7,), "pytest", "now", 2.0)
 

@@ -7,9 +7,9 @@ from functools import partial
 
 from rpt_support import Node, parse_html, sample_history
 
-from harness.checkers import check_accounting, run_checkers
-from harness.report import Environment, Report, build_entry, render_html
-from harness.report._pytest import anchor
+from nats_fault_harness.checkers import check_accounting, run_checkers
+from nats_fault_harness.report import Environment, Report, build_entry, render_html
+from nats_fault_harness.report._pytest import anchor
 
 ENV = Environment("0.1.0", "2.16.0", "2.15.1", "3.11.7", "Linux", (7,), "pytest -x", "now", 1.0)
 
@@ -140,7 +140,7 @@ def test_fault_bars_show_their_parameters_and_tooltips_read_as_text() -> None:
 
 
 def test_an_unknown_verdict_is_as_visible_as_a_failure() -> None:
-    from harness.checkers import CheckResult
+    from nats_fault_harness.checkers import CheckResult
 
     reason = "fault 0 (down on link, at 20 s) was never applied"
     results = [CheckResult("evidence", "unknown", {"steps": []}, reason)]

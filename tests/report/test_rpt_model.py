@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rpt_support import sample_history
 
-from harness.checkers import CheckResult, check_accounting, check_backoff, run_checkers
-from harness.report import (
+from nats_fault_harness.checkers import CheckResult, check_accounting, check_backoff, run_checkers
+from nats_fault_harness.report import (
     SCHEMA_VERSION,
     Environment,
     Report,

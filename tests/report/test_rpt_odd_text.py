@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rpt_support import parse_html
 
-from harness.report._text import clean_data, clean_text
+from nats_fault_harness.report._text import clean_data, clean_text
 
 ODD_CHARS = st.characters(categories=["Cs", "Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Mn"])
 SPECIALS = st.sampled_from(["\udcff", "\x00", "\x1b[31m", "\u202e", "</pre>", "&", "\ufffe"])
@@ -162,7 +162,7 @@ def test_clean_text_is_always_encodable_and_idempotent(text: str) -> None:
 
 
 def test_report_path_with_a_surrogate_anchor_still_hashes() -> None:
-    from harness.report._pytest import anchor
+    from nats_fault_harness.report._pytest import anchor
 
     assert anchor("t.py::test[\udcff]") != anchor("t.py::test[\udcfe]")
 
@@ -175,7 +175,15 @@ def test_nats_harness_run_prints_an_undecodable_file_name_as_an_escape(
     (scenarios / name).write_text(SCENARIO.format(description='"\\udcff"'))
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 locale's stdout
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "scenarios", "--sut", "no_such:make"],
+        [
+            sys.executable,
+            "-m",
+            "nats_fault_harness.cli",
+            "run",
+            "scenarios",
+            "--sut",
+            "no_such:make",
+        ],
         cwd=pytester.path,
         env=env,
         capture_output=True,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import cli
-from harness.report import _paths
-from harness.report._paths import claim_run_paths, clash, prune_runs
+from nats_fault_harness import cli
+from nats_fault_harness.report import _paths
+from nats_fault_harness.report._paths import claim_run_paths, clash, prune_runs
 
 
 # ---------------------------------------------------------------------- unique names
@@ -55,7 +55,7 @@ def test_given_paths_are_used_as_given(tmp_path: Path) -> None:
 
 def _run_cli(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", *args],
+        [sys.executable, "-m", "nats_fault_harness.cli", "run", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from rpt_support import parse_html
 
-from harness.cli import main as cli_main
+from nats_fault_harness.cli import main as cli_main
 
 TESTS = """
 import pytest
-from harness.checkers import check_accounting, run_checkers
-from harness.report import record_checks
+from nats_fault_harness.checkers import check_accounting, run_checkers
+from nats_fault_harness.report import record_checks
 
 
 @pytest.mark.parametrize("n", range(3))

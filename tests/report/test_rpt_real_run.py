@@ -107,7 +107,7 @@ def test_real_scenarios_fill_the_report(real_run: Path) -> None:
 
 def test_nats_harness_run_writes_a_report_by_default(real_run: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "scenarios/pool-full.yaml"],
+        [sys.executable, "-m", "nats_fault_harness.cli", "run", "scenarios/pool-full.yaml"],
         cwd=real_run,
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import BinaryNotFound, ConfigError
-from harness.servers import _binary, binary_version, find_binary
+from nats_fault_harness.errors import BinaryNotFound, ConfigError
+from nats_fault_harness.servers import _binary, binary_version, find_binary
 
 
 def _fake(path: Path) -> Path:

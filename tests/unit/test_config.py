@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.servers import Auth, ClusterSpec, ServerConfig, render_config
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.servers import Auth, ClusterSpec, ServerConfig, render_config
 
 
 def test_defaults_render_random_ports_and_lame_duck() -> None:

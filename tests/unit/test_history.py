@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from harness.history import ClientEvent, ErrorInfo, FaultRecord, History, Op, ProxyEvent
+from nats_fault_harness.history import ClientEvent, ErrorInfo, FaultRecord, History, Op, ProxyEvent
 
 
 class FakeClock:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import _proc
+from nats_fault_harness import _proc
 
 
 @pytest.fixture

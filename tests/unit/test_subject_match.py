@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.servers._server import subject_matches
+from nats_fault_harness.servers._server import subject_matches
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import nats
 
-from harness.scenario import FlushOutcome, PoolInit
+from nats_fault_harness.scenario import FlushOutcome, PoolInit
 
 
 class MyService:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.history import History
+from nats_fault_harness.history import History
 
 
 class FakeClock:

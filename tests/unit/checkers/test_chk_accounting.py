@@ -7,10 +7,10 @@ from chk_records import Rec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.checkers import check_accounting, make_checker
-from harness.checkers._accounting import RULE_ONCE, RULE_SENDS, RULE_STRICT
-from harness.checkers._registry import CheckerParamError
-from harness.history import History
+from nats_fault_harness.checkers import check_accounting, make_checker
+from nats_fault_harness.checkers._accounting import RULE_ONCE, RULE_SENDS, RULE_STRICT
+from nats_fault_harness.checkers._registry import CheckerParamError
+from nats_fault_harness.history import History
 
 FATES = ("delivered", "lost", "kept", "recovered", "reported_failed", "silently_gone", "pending")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chk_records import Rec
 
-from harness.checkers import UNKNOWN, check_backoff
+from nats_fault_harness.checkers import UNKNOWN, check_backoff
 
 
 def _retry(rec: Rec, group: str, attempt: int, failed_at: float, waited: float) -> None:

@@ -7,8 +7,8 @@ from functools import partial
 import pytest
 from chk_records import NATSRequestError, Rec
 
-from harness.checkers import UNKNOWN, check_exceptions
-from harness.history import ErrorInfo, History
+from nats_fault_harness.checkers import UNKNOWN, check_exceptions
+from nats_fault_harness.history import ErrorInfo, History
 
 check_requests = partial(
     check_exceptions,

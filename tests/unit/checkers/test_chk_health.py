@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chk_records import Rec
 
-from harness.checkers import RUN_EVENT, RUNNER, check_health, make_checker
+from nats_fault_harness.checkers import RUN_EVENT, RUNNER, check_health, make_checker
 
 TIMING = {
     "poll_s": 0.05,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chk_records import Rec
 
-from harness.checkers import UNKNOWN, check_loop_lag
+from nats_fault_harness.checkers import UNKNOWN, check_loop_lag
 
 
 def test_lag_under_threshold_is_valid(rec: Rec) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chk_records import Rec
 
-from harness.checkers import METRIC_KEYS, UNKNOWN, check_metrics
+from nats_fault_harness.checkers import METRIC_KEYS, UNKNOWN, check_metrics
 
 IDS = [f"m{i}" for i in range(6)]
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chk_records import Rec
 
-from harness.checkers import UNKNOWN, check_pool
+from nats_fault_harness.checkers import UNKNOWN, check_pool
 
 NAMES = ["svc-pool-0", "svc-pool-1", "svc-pool-2"]
 

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 from chk_records import Rec
 
-from harness.checkers import (
+from nats_fault_harness.checkers import (
     CHECKERS,
     UNKNOWN,
     CheckResult,
@@ -21,7 +21,7 @@ from harness.checkers import (
     run_checkers,
     summary,
 )
-from harness.history import History
+from nats_fault_harness.history import History
 
 
 def test_check_result_json_round_trip() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chk_records import PublishError, Rec
 
-from harness.checkers import UNKNOWN, check_validation
+from nats_fault_harness.checkers import UNKNOWN, check_validation
 
 
 def test_refused_invalid_publish_and_reported_incoming_is_valid(rec: Rec) -> None:

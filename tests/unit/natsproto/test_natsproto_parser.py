@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.natsproto import (
+from nats_fault_harness.natsproto import (
     MAX_LINE,
     PAYLOAD_VERBS,
     Frame,

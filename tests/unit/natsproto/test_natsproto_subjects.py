@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.natsproto import SubjectPattern, check_pattern, subject_matches
+from nats_fault_harness.natsproto import SubjectPattern, check_pattern, subject_matches
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 import uvloop
 
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream
 
 
 def pytest_asyncio_loop_factories(

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from harness._version import __version__
-from harness.proxy import ProxyServer
-from harness.proxy._testing import Upstream
+from nats_fault_harness._version import __version__
+from nats_fault_harness.proxy import ProxyServer
+from nats_fault_harness.proxy._testing import Upstream
 
 
 class Http:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.toxics import (
+from nats_fault_harness.toxics import (
     TOXICS,
     Bandwidth,
     InvalidAttribute,

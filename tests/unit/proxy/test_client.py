@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from harness.errors import (
+from nats_fault_harness.errors import (
     ProxyAlreadyExists,
     ProxyError,
     ProxyNotFound,
@@ -16,8 +16,8 @@ from harness.errors import (
     ToxicNotFound,
     UnsupportedFeature,
 )
-from harness.proxy import ProxyInfo, ToxicInfo, ToxiproxyClient
-from harness.proxy._testing import Upstream
+from nats_fault_harness.proxy import ProxyInfo, ToxicInfo, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream
 
 
 @pytest_asyncio.fixture

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ProxyNotFound
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._events import EventLog
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness.errors import ProxyNotFound
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._events import EventLog
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 
 def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from harness.errors import ProxyAlreadyExists, ProxyError, ProxyNotFound
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness.errors import ProxyAlreadyExists, ProxyError, ProxyNotFound
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 
 async def _refused(port: int) -> bool:

@@ -12,8 +12,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.natsproto import PAYLOAD_VERBS, make_frame
-from harness.toxics._nats_stream import FrameStream
+from nats_fault_harness.natsproto import PAYLOAD_VERBS, make_frame
+from nats_fault_harness.toxics._nats_stream import FrameStream
 
 _SUBJECT = st.lists(st.text("abc*>", min_size=1, max_size=3), min_size=1, max_size=3).map(".".join)
 

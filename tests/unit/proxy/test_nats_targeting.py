@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from harness import wait_until_async
-from harness.errors import ProxyError, ProxyNotFound
-from harness.proxy import ToxiproxyClient
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness import wait_until_async
+from nats_fault_harness.errors import ProxyError, ProxyNotFound
+from nats_fault_harness.proxy import ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 INFO = b'INFO {"server_id":"SRV","max_payload":1048576} \r\n'
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.natsproto import make_frame
-from harness.toxics import Chunk, InvalidAttribute, Nats
+from nats_fault_harness.natsproto import make_frame
+from nats_fault_harness.toxics import Chunk, InvalidAttribute, Nats
 
 
 class FrameIO:

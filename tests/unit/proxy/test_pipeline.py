@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 _COUNT = 65_535
 

@@ -1,6 +1,6 @@
 """Each toxic's ``pipe`` driven directly through an in-memory ToxicIO (no sockets).
 
-The double below implements the :class:`~harness.toxics.ToxicIO` protocol with queues and
+The double below implements the :class:`~nats_fault_harness.toxics.ToxicIO` protocol with queues and
 lists, so a toxic's chunking, counting and cancellation can be checked exactly (the way
 Toxiproxy's own toxic tests drive a stub).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.toxics import (
+from nats_fault_harness.toxics import (
     Bandwidth,
     Chunk,
     Latency,

@@ -14,8 +14,8 @@ import socket
 
 import pytest
 
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream
 
 
 def _bind_errno(port: int, host: str = "127.0.0.1") -> int:

@@ -1,4 +1,4 @@
-"""The stand-alone server: ``python -m harness.proxy``, ProxyProcess, fixture support."""
+"""The stand-alone server: ``python -m nats_fault_harness.proxy``, ProxyProcess, fixture support."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.proxy import ProxyProcess, ProxyStartError, load_config
-from harness.proxy._fixtures_support import open_toxiproxy, reset_toxiproxy, sync_request
-from harness.proxy._main import build_parser
+from nats_fault_harness.proxy import ProxyProcess, ProxyStartError, load_config
+from nats_fault_harness.proxy._fixtures_support import open_toxiproxy, reset_toxiproxy, sync_request
+from nats_fault_harness.proxy._main import build_parser
 
 
 def _refused(port: int) -> bool:
@@ -31,7 +31,7 @@ def test_process_prints_ready_line_and_stops_on_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "harness.proxy",
+            "nats_fault_harness.proxy",
             "--host",
             "127.0.0.1",
             "--port",

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness._wait import wait_until_async
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness._wait import wait_until_async
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 
 async def _proxy(client: ToxiproxyClient, upstream: str, name: str = "p") -> int:

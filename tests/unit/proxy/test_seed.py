@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from harness.proxy import ProxyServer, ToxiproxyClient
-from harness.proxy._testing import Upstream
+from nats_fault_harness.proxy import ProxyServer, ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream
 
 
 async def _rolls(seed: int | None, upstream: Upstream, connections: int = 24) -> list[bool]:

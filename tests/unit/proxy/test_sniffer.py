@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from harness import wait_until_async
-from harness.proxy import ToxiproxyClient
-from harness.proxy._testing import Peer, Upstream
+from nats_fault_harness import wait_until_async
+from nats_fault_harness.proxy import ToxiproxyClient
+from nats_fault_harness.proxy._testing import Peer, Upstream
 
 INFO = b'INFO {"server_id":"SRV","max_payload":1048576} \r\n'
 CONNECT = b'CONNECT {"lang":"python","name":"svc"}\r\n'
@@ -22,7 +22,7 @@ CONNECT = b'CONNECT {"lang":"python","name":"svc"}\r\n'
 
 @pytest.fixture(autouse=True)
 def _hold_for_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("harness.proxy._identify.HOLD_SECONDS", 3600.0)
+    monkeypatch.setattr("nats_fault_harness.proxy._identify.HOLD_SECONDS", 3600.0)
 
 
 async def connected(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
+from nats_fault_harness.errors import (
     ProxyAlreadyExists,
     ProxyError,
     ProxyNotFound,
@@ -20,8 +20,8 @@ from harness.errors import (
     ToxicNotFound,
     UnsupportedFeature,
 )
-from harness.proxy import ProxyInfo, SyncToxiproxyClient, ToxicInfo, ToxiproxyClient
-from harness.proxy._fixtures_support import ToxiproxyEndpoint
+from nats_fault_harness.proxy import ProxyInfo, SyncToxiproxyClient, ToxicInfo, ToxiproxyClient
+from nats_fault_harness.proxy._fixtures_support import ToxiproxyEndpoint
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from harness.proxy import ToxiproxyClient
-from harness.proxy._testing import Upstream, read_until_closed
+from nats_fault_harness.proxy import ToxiproxyClient
+from nats_fault_harness.proxy._testing import Upstream, read_until_closed
 
 _TOL = 0.025
 _MESSAGE = b"hello world " + b"x" * 32 * 1024 + b"\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.scenario import ServiceUnderTest, load_sut
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.scenario import ServiceUnderTest, load_sut
 
 NOT_CALLABLE = 42
 
@@ -20,9 +20,9 @@ def not_a_sut() -> object:
 @pytest.mark.parametrize(
     ("spec", "problem"),
     [
-        ("harness.scenario._reference_sut", "must be 'module:factory'"),
+        ("nats_fault_harness.scenario._reference_sut", "must be 'module:factory'"),
         ("no_such_module_xyz:make", "cannot import module 'no_such_module_xyz'"),
-        ("harness.scenario._reference_sut:nope", "has no attribute 'nope'"),
+        ("nats_fault_harness.scenario._reference_sut:nope", "has no attribute 'nope'"),
         (f"{__name__}:NOT_CALLABLE", "is not callable (a int)"),
     ],
 )
@@ -41,7 +41,7 @@ def test_factory_result_must_implement_the_protocol() -> None:
 
 
 def test_reference_factory_by_public_path() -> None:
-    sut = load_sut("harness.scenario.reference_sut:make_reference_sut")()
+    sut = load_sut("nats_fault_harness.scenario.reference_sut:make_reference_sut")()
     assert isinstance(sut, ServiceUnderTest)
     assert sut.name == "sut"
 
@@ -51,7 +51,7 @@ def test_a_module_in_the_current_folder_is_found(
 ) -> None:
     folder = tmp_path
     (folder / "my_local_sut_xyz.py").write_text(
-        "from harness.scenario.reference_sut import make_reference_sut as make\n"
+        "from nats_fault_harness.scenario.reference_sut import make_reference_sut as make\n"
     )
     monkeypatch.chdir(folder)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(folder))])

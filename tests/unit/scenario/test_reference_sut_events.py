@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from harness.reference import RetryRecord, ServiceEvent
-from harness.scenario._reference_sut import ReferenceSut
-from harness.scenario._sut import SutEnv
+from nats_fault_harness.reference import RetryRecord, ServiceEvent
+from nats_fault_harness.scenario._reference_sut import ReferenceSut
+from nats_fault_harness.scenario._sut import SutEnv
 
 
 def _sut(log: list[RetryRecord]) -> tuple[ReferenceSut, list[tuple[str, dict[str, Any]]]]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.scenario._loop import abandoned_tasks, run_bounded
+from nats_fault_harness.scenario._loop import abandoned_tasks, run_bounded
 
 
 async def _stubborn() -> None:

@@ -9,9 +9,13 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from harness.reference.schemas import detect_message_type, first_invalid_field, validate_message
-from harness.scenario._lag import LoopLag
-from harness.scenario._messages import (
+from nats_fault_harness.reference.schemas import (
+    detect_message_type,
+    first_invalid_field,
+    validate_message,
+)
+from nats_fault_harness.scenario._lag import LoopLag
+from nats_fault_harness.scenario._messages import (
     invalid_message,
     invalid_payload,
     message_id_of,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import ScenarioError, load_claims, load_scenario, parse_claims
+from nats_fault_harness.scenario import ScenarioError, load_claims, load_scenario, parse_claims
 
 INVALID = Path(__file__).parents[3] / "fixtures" / "scenarios-invalid"
 CLAIMS = Path(__file__).parent / "samples" / "claims.yaml"

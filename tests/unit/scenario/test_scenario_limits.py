@@ -19,9 +19,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from harness.scenario import Scenario, ScenarioError, load_scenario, parse_claims, parse_scenario
-from harness.scenario._errors import MAX_SHOWN
-from harness.scenario._yaml import MAX_CHARS, MAX_DEPTH, MAX_INT_CHARS, MAX_NODES, load_yaml
+from nats_fault_harness.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_claims,
+    parse_scenario,
+)
+from nats_fault_harness.scenario._errors import MAX_SHOWN
+from nats_fault_harness.scenario._yaml import (
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_INT_CHARS,
+    MAX_NODES,
+    load_yaml,
+)
 
 HEAD = "name: x\nclaims: [a.b]\ncheckers: [{name: accounting}]\n"  # 3 lines
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

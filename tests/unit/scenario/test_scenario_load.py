@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from harness.errors import ConfigError
-from harness.scenario import (
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.scenario import (
     Claims,
     EventTrigger,
     Scenario,
@@ -51,7 +51,7 @@ def test_defaults_of_a_minimal_file() -> None:
     s = parse_scenario(MINIMAL)
     assert (s.topology.kind, s.topology.size, s.topology.jetstream) == ("server", 1, False)
     assert s.workload.publishes.count == 0
-    assert s.workload.publishes.subjects == ("harness.test",)
+    assert s.workload.publishes.subjects == ("nats_fault_harness.test",)
     assert s.workload.requests.timeout_s == 1.0
     assert s.faults == ()
     assert (s.timeout_s, s.markers, s.seed, s.description) == (60.0, (), None, "")
@@ -109,7 +109,7 @@ def test_empty_catalogue_is_allowed_but_has_no_ids() -> None:
 
 
 def test_the_plugin_declares_a_marker_per_checker(pytestconfig: pytest.Config) -> None:
-    from harness.scenario import CHECKERS
+    from nats_fault_harness.scenario import CHECKERS
 
     declared = {line.split(":", 1)[0].strip() for line in pytestconfig.getini("markers")}
     assert set(CHECKERS) <= declared

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.scenario import CHECKERS, Scenario, dump_scenario, parse_scenario
-from harness.scenario._base import MAX_SECONDS, MIN_RATE
+from nats_fault_harness.scenario import CHECKERS, Scenario, dump_scenario, parse_scenario
+from nats_fault_harness.scenario._base import MAX_SECONDS, MIN_RATE
 
 floats = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
 moments = st.floats(min_value=0, max_value=MAX_SECONDS)

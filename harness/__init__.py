@@ -1,6 +1,0 @@
-"""nats-fault-harness: test NATS clients against real servers under real faults."""
-
-from harness._version import __version__
-from harness._wait import wait_until, wait_until_async
-
-__all__ = ["__version__", "wait_until", "wait_until_async"]

@@ -1,0 +1,349 @@
+"""Faults on a link: a server reached through one proxy of the fault proxy.
+
+Every method returns a :class:`~nats_fault_harness.faults.Fault` that adds its toxic(s) when applied
+and removes them when healed. ``stream`` is Toxiproxy's: ``"upstream"`` (client to server),
+``"downstream"`` (server to client), or ``"both"`` (one toxic per direction).
+
+``connect_name`` (a glob) limits a toxic to connections whose NATS ``CONNECT`` name matches;
+it needs the harness's own proxy (a real Toxiproxy lacks the extension, and the fault
+refuses rather than silently hitting every connection).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from nats_fault_harness.errors import ConfigError, UnsupportedFeature
+from nats_fault_harness.faults._base import Fault, FaultLog
+
+__all__ = ["BLACKHOLE_MS", "Link", "ToxicAPI"]
+
+Stream = Literal["upstream", "downstream", "both"]
+# A latency this long holds every byte until healed; removing the toxic releases them.
+BLACKHOLE_MS = 3_600_000
+_ids = itertools.count(1)
+
+
+class ToxicAPI(Protocol):
+    """The part of a synchronous Toxiproxy client that link faults need."""
+
+    def add_toxic(
+        self,
+        proxy: str,
+        type: str,
+        stream: str = ...,
+        name: str | None = ...,
+        toxicity: float = ...,
+        attributes: Mapping[str, Any] | None = ...,
+        *,
+        connect_name: str | None = ...,
+    ) -> Any: ...
+
+    def remove_toxic(self, proxy: str, name: str) -> None: ...
+
+    def update_proxy(
+        self,
+        name: str,
+        *,
+        listen: str | None = ...,
+        upstream: str | None = ...,
+        enabled: bool | None = ...,
+    ) -> Any: ...
+
+    def reset_connections(
+        self,
+        proxy: str,
+        *,
+        connect_name: str | None = ...,
+        ids: Sequence[int] | None = ...,
+        mode: str = ...,
+    ) -> list[int]: ...
+
+
+def _directions(stream: Stream) -> tuple[str, ...]:
+    if stream == "both":
+        return ("upstream", "downstream")
+    if stream in ("upstream", "downstream"):
+        return (stream,)
+    raise ConfigError(
+        f"stream must be 'upstream', 'downstream' or 'both', got {stream!r}",
+        where="stream",
+        value=stream,
+    )
+
+
+def _non_negative(name: str, value: float) -> None:
+    if isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{name} must be >= 0, got {value!r}", where=name, value=value)
+
+
+class Link:
+    """A proxy in front of one upstream, with the faults a test can put on it.
+
+    Args:
+        api: a synchronous Toxiproxy client.
+        proxy: the proxy's name.
+        listen: the proxy's bound ``host:port`` (what clients dial).
+        log: where faults journal themselves.
+        extensions: the proxy's extension names (empty for a real Toxiproxy).
+        label: how the link is named in the history (defaults to the proxy name).
+    """
+
+    def __init__(
+        self,
+        api: ToxicAPI,
+        proxy: str,
+        listen: str,
+        log: FaultLog,
+        *,
+        extensions: frozenset[str] = frozenset(),
+        label: str | None = None,
+    ) -> None:
+        self.api = api
+        self.proxy = proxy
+        self.listen = listen
+        self.log = log
+        self.extensions = extensions
+        self.target = f"link:{label or proxy}"
+
+    @property
+    def url(self) -> str:
+        """``nats://host:port`` through the proxy."""
+        return f"nats://{self.listen}"
+
+    # ------------------------------------------------------------------ plumbing
+    def toxic(
+        self,
+        kind: str,
+        type: str,
+        attributes: Mapping[str, Any],
+        *,
+        stream: Stream,
+        toxicity: float = 1.0,
+        connect_name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Fault:
+        """A fault made of one toxic per direction of ``stream`` (the general form)."""
+        directions = _directions(stream)
+        if connect_name is not None and "connect_name" not in self.extensions:
+            raise UnsupportedFeature(
+                "connect_name targeting needs the harness's proxy (extension 'connect_name')"
+            )
+        names = [f"{kind}_{next(_ids)}_{d}" for d in directions]
+        attrs = dict(attributes)
+
+        def apply() -> None:
+            added: list[str] = []
+            try:
+                for name, direction in zip(names, directions, strict=True):
+                    self.api.add_toxic(
+                        self.proxy,
+                        type,
+                        stream=direction,
+                        name=name,
+                        toxicity=toxicity,
+                        attributes=attrs,
+                        connect_name=connect_name,
+                    )
+                    added.append(name)
+            except BaseException:
+                for name in added:
+                    self.api.remove_toxic(self.proxy, name)
+                raise
+
+        def heal() -> None:
+            for name in names:
+                self.api.remove_toxic(self.proxy, name)
+
+        journal = {"stream": stream, **(params or attributes)}
+        if toxicity != 1.0:
+            journal["toxicity"] = toxicity
+        if connect_name is not None:
+            journal["connect_name"] = connect_name
+        return Fault(self.log, kind, self.target, journal, apply, heal, links=(self.proxy,))
+
+    # ------------------------------------------------------------------ faults
+    def latency(
+        self,
+        ms: int,
+        *,
+        jitter: int = 0,
+        stream: Stream = "downstream",
+        connect_name: str | None = None,
+    ) -> Fault:
+        """Delay every chunk by ``ms`` (+- ``jitter``) milliseconds, without capping throughput."""
+        _non_negative("ms", ms)
+        _non_negative("jitter", jitter)
+        return self.toxic(
+            "latency",
+            "latency",
+            {"latency": ms, "jitter": jitter},
+            stream=stream,
+            connect_name=connect_name,
+        )
+
+    def bandwidth(
+        self, kb_per_s: int, *, stream: Stream = "downstream", connect_name: str | None = None
+    ) -> Fault:
+        """Cap throughput at ``kb_per_s`` KB/s (KB = 1000 bytes)."""
+        if isinstance(kb_per_s, bool) or kb_per_s < 1:
+            raise ConfigError(
+                f"kb_per_s must be >= 1, got {kb_per_s!r}", where="kb_per_s", value=kb_per_s
+            )
+        return self.toxic(
+            "bandwidth", "bandwidth", {"rate": kb_per_s}, stream=stream, connect_name=connect_name
+        )
+
+    def blackhole(self, *, stream: Stream = "both", connect_name: str | None = None) -> Fault:
+        """Hold every byte, close nothing: the peer sees silence. Healing releases the bytes."""
+        return self.toxic(
+            "blackhole",
+            "latency",
+            {"latency": BLACKHOLE_MS},
+            stream=stream,
+            connect_name=connect_name,
+            params={},
+        )
+
+    def drop(self, *, stream: Stream = "both", connect_name: str | None = None) -> Fault:
+        """Read and discard every byte. Healing closes the affected connections (their
+        byte streams are corrupt), as Toxiproxy's ``timeout`` toxic does."""
+        return self.toxic(
+            "drop", "timeout", {"timeout": 0}, stream=stream, connect_name=connect_name, params={}
+        )
+
+    def reset(
+        self,
+        *,
+        after_bytes: int | None = None,
+        stream: Stream = "upstream",
+        connect_name: str | None = None,
+    ) -> Fault:
+        """RST connections: every live one now (an instant fault), or with ``after_bytes``
+        each connection once that many bytes passed in ``stream`` (active until healed)."""
+        if after_bytes is not None:
+            _non_negative("after_bytes", after_bytes)
+            if "reset_after" not in self.extensions:
+                raise UnsupportedFeature(
+                    "reset(after_bytes=) needs the harness's proxy (extension 'reset_after')"
+                )
+            return self.toxic(
+                "reset",
+                "reset_after",
+                {"bytes": after_bytes},
+                stream=stream,
+                connect_name=connect_name,
+                params={"after_bytes": after_bytes},
+            )
+        if "connection_reset" not in self.extensions:
+            raise UnsupportedFeature(
+                "reset() needs the harness's proxy (extension 'connection_reset'); use reset_peer()"
+            )
+
+        def apply() -> None:
+            self.api.reset_connections(self.proxy, connect_name=connect_name, mode="rst")
+
+        params = {} if connect_name is None else {"connect_name": connect_name}
+        return Fault(self.log, "reset", self.target, params, apply, None, links=(self.proxy,))
+
+    def reset_peer(
+        self, *, after_ms: int = 0, stream: Stream = "downstream", connect_name: str | None = None
+    ) -> Fault:
+        """RST each connection on its next data (plus ``after_ms``), for as long as active."""
+        _non_negative("after_ms", after_ms)
+        return self.toxic(
+            "reset_peer",
+            "reset_peer",
+            {"timeout": after_ms},
+            stream=stream,
+            connect_name=connect_name,
+        )
+
+    def down(self) -> Fault:
+        """Disable the proxy: live connections close, new ones are refused. Heal re-enables.
+
+        With the harness's proxy the link keeps its port while down (nothing listens, but
+        no other socket can be given the port), so the heal cannot fail with ``address
+        already in use``; a real Toxiproxy frees the port until the heal.
+        """
+        return Fault(
+            self.log,
+            "down",
+            self.target,
+            {},
+            lambda: self._enable(False),
+            lambda: self._enable(True),
+            links=(self.proxy,),
+        )
+
+    def _enable(self, enabled: bool) -> None:
+        self.api.update_proxy(self.proxy, enabled=enabled)
+
+    def slow_close(self, delay_ms: int, *, stream: Stream = "downstream") -> Fault:
+        """Delay the close of each connection by ``delay_ms``."""
+        _non_negative("delay_ms", delay_ms)
+        return self.toxic("slow_close", "slow_close", {"delay": delay_ms}, stream=stream)
+
+    def slice(
+        self,
+        average_size: int,
+        *,
+        size_variation: int = 0,
+        delay_us: int = 0,
+        stream: Stream = "downstream",
+    ) -> Fault:
+        """Cut data into small slices (``delay_us`` microseconds apart)."""
+        return self.toxic(
+            "slice",
+            "slicer",
+            {"average_size": average_size, "size_variation": size_variation, "delay": delay_us},
+            stream=stream,
+        )
+
+    def limit_data(self, bytes: int, *, stream: Stream = "downstream") -> Fault:
+        """Close each connection once ``bytes`` bytes passed in the direction."""
+        _non_negative("bytes", bytes)
+        return self.toxic("limit_data", "limit_data", {"bytes": bytes}, stream=stream)
+
+    def frames(
+        self,
+        verb: str,
+        *,
+        subject: str = ">",
+        action: str = "drop",
+        delay_ms: int = 0,
+        nth: int | None = None,
+        every: int | None = None,
+        first: int | None = None,
+        after: int | None = None,
+        probability: float | None = None,
+        stream: Stream = "upstream",
+        connect_name: str | None = None,
+    ) -> Fault:
+        """A NATS-protocol-aware fault on whole frames (the harness's ``nats`` toxic).
+
+        ``verb`` (``"PUB"``, ``"MSG"``, ``"PONG"``... or ``"*"``) and ``subject`` (NATS
+        wildcards) choose the frames; ``action`` is ``drop``, ``delay`` (``delay_ms``),
+        ``hold`` (until healed), ``duplicate`` or ``close``; at most one of ``nth``,
+        ``every``, ``first``, ``after`` picks by count, ``probability`` by a seeded roll.
+        Upstream frames are the client's (PUB, SUB, PING...), downstream the server's (MSG,
+        PONG, INFO...).
+        """
+        if "nats" not in self.extensions:
+            raise UnsupportedFeature("frame faults need the harness's proxy (extension 'nats')")
+        attrs: dict[str, Any] = {"verb": verb, "subject": subject, "action": action}
+        if delay_ms:
+            attrs["delay"] = delay_ms
+        for key, value in (("nth", nth), ("every", every), ("first", first), ("after", after)):
+            if value is not None:
+                attrs[key] = value
+        if probability is not None:
+            attrs["probability"] = probability
+        return self.toxic(
+            f"frames_{action}", "nats", attrs, stream=stream, connect_name=connect_name
+        )
+
+    def __repr__(self) -> str:
+        return f"<Link {self.proxy} {self.listen}>"

@@ -1,0 +1,49 @@
+"""Checkers a service can feed: a checker that reads an optional view is left out without it.
+
+The ``metrics`` checker compares the service's ``stats()`` snapshots with the history; a
+service without that optional view (:class:`~nats_fault_harness.scenario._sut.StatsSut`) records no
+snapshot, and the checker can only answer ``unknown``. Likewise ``health`` reads the
+readings of ``health()`` (:class:`~nats_fault_harness.scenario._sut.HealthSut`) and ``logs`` the
+records of the loggers ``loggers()`` names (:class:`~nats_fault_harness.scenario._sut.LoggingSut`).
+A property search over a service without the view would then report every example, so
+:func:`fit_checkers` leaves the checker out before the run. Optional views are detected
+as the runner detects them: ``isinstance`` on the runtime-checkable protocol, on the
+service instance that runs.
+"""
+
+from __future__ import annotations
+
+from nats_fault_harness.scenario import Scenario
+from nats_fault_harness.scenario._sut import HealthSut, LoggingSut, StatsSut
+
+__all__ = ["CHECKER_VIEWS", "fit_checkers", "unfed_checkers"]
+
+CHECKER_VIEWS: dict[str, tuple[type, str]] = {
+    "metrics": (StatsSut, "stats()"),
+    "health": (HealthSut, "health()"),
+    "logs": (LoggingSut, "loggers()"),
+}
+"""Checker name -> (the optional protocol it reads, how the view is named in messages)."""
+
+
+def unfed_checkers(scenario: Scenario, service: object) -> dict[str, str]:
+    """The scenario's checkers ``service`` cannot feed: name -> the view it lacks."""
+    missing: dict[str, str] = {}
+    for spec in scenario.checkers:
+        view = CHECKER_VIEWS.get(spec.name)
+        if view is not None and not isinstance(service, view[0]):
+            missing[spec.name] = view[1]
+    return missing
+
+
+def fit_checkers(scenario: Scenario, service: object) -> tuple[Scenario, dict[str, str]]:
+    """``scenario`` without the checkers ``service`` cannot feed, and those left out.
+
+    A scenario is returned unchanged when nothing is missing, or when every checker would
+    go (a scenario needs one; its verdict will then be ``unknown``, not a false ``valid``).
+    """
+    missing = unfed_checkers(scenario, service)
+    kept = tuple(spec for spec in scenario.checkers if spec.name not in missing)
+    if not missing or not kept:
+        return scenario, {}
+    return scenario.model_copy(update={"checkers": kept}), missing

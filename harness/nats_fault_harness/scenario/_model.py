@@ -1,0 +1,326 @@
+"""What a scenario file holds, as frozen pydantic models.
+
+A :class:`Scenario` is data: the claims it verifies (ids from ``scenarios/claims.yaml``),
+a :class:`Topology`, service configuration overrides (checked later against the service
+under test), a :class:`Workload`, a fault schedule (:data:`FaultStep`, see
+:mod:`nats_fault_harness.scenario._faults`) and the :class:`CheckerSpec` s that must hold. Every
+model rejects unknown keys; cross-field rules (a ``member:3`` target needs a pool of at
+least 4) are checked here too, so a model built in Python obeys the same rules as a file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, JsonValue, Strict, model_validator
+from pydantic_core import PydanticCustomError
+
+from nats_fault_harness.scenario._base import (
+    MAX_ITEMS,
+    ByteCount,
+    Count,
+    PayloadBytes,
+    PosCount,
+    Rate,
+    Seconds,
+    Seed,
+    Size,
+    StrictModel,
+    Subject,
+    SubjectFilter,
+)
+from nats_fault_harness.scenario._faults import FaultStep
+from nats_fault_harness.scenario._step import EventTrigger
+
+__all__ = [
+    "CLAIM_ID",
+    "CHECKERS",
+    "CheckerSpec",
+    "Claim",
+    "Expect",
+    "Claims",
+    "Messages",
+    "Publishes",
+    "Requests",
+    "Scenario",
+    "ServerOptions",
+    "Subscription",
+    "Topology",
+    "Workload",
+]
+
+CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
+ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
+CHECKERS = (
+    "accounting",
+    "exceptions",
+    "backoff",
+    "pool",
+    "validation",
+    "loop_lag",
+    "metrics",
+    "health",
+    "logs",
+)
+Text = Annotated[str, Strict()]
+Marker = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class ServerOptions(StrictModel):
+    """The nats-server options a scenario may set (``None``: the server's default)."""
+
+    ping_interval_s: Seconds | None = None
+    ping_max: PosCount | None = None
+    write_deadline_s: Seconds | None = None
+    max_payload: Annotated[PayloadBytes, Field(ge=1)] | None = None
+    max_pending: Annotated[ByteCount, Field(ge=1)] | None = None
+    lame_duck_duration_s: Seconds | None = None
+
+
+class Topology(StrictModel):
+    """What the service connects to: one ``server``, a ``pool`` of N links, a ``cluster``."""
+
+    kind: Literal["server", "pool", "cluster"] = "server"
+    size: Size = 1
+    jetstream: Annotated[bool, Strict()] = False
+    server: ServerOptions = Field(default_factory=ServerOptions)
+
+    @model_validator(mode="after")
+    def _size_fits_kind(self) -> Topology:
+        if self.kind == "server" and self.size != 1:
+            raise _at(("size",), "a single server has size 1, got {size}", size=self.size)
+        if self.kind == "cluster" and self.size < 2:
+            raise _at(("size",), "a cluster needs size >= 2, got {size}", size=self.size)
+        return self
+
+
+class Publishes(StrictModel):
+    """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out.
+
+    ``batched`` hands them to the service's batch, flushed at the end. With
+    ``recover_during_faults`` the runner also asks the service to recover its failed-batch
+    queue right after that flush, while the faults are still in place: a recovery that
+    fails must keep the messages queued for the final recovery after the heal.
+    """
+
+    count: Count = 0
+    rate_per_s: Rate | None = None
+    subjects: Annotated[tuple[Subject, ...], Field(min_length=1, max_length=MAX_ITEMS)] = (
+        "nats_fault_harness.test",
+    )
+    payload_bytes: PayloadBytes = 128
+    batched: Annotated[bool, Strict()] = False
+    recover_during_faults: Annotated[bool, Strict()] = False
+
+    @model_validator(mode="after")
+    def _recover_needs_batches(self) -> Publishes:
+        if self.recover_during_faults and not self.batched:
+            raise _at(
+                ("recover_during_faults",),
+                "recover_during_faults needs batched: true (only batches are queued)",
+            )
+        return self
+
+
+class Requests(StrictModel):
+    """``count`` requests on ``subject``; ``responder`` False means nobody answers."""
+
+    count: Count = 0
+    rate_per_s: Rate | None = None
+    subject: Subject = "nats_fault_harness.rpc"
+    timeout_s: Seconds = 1.0
+    responder: Annotated[bool, Strict()] = True
+
+
+class Messages(StrictModel):
+    """Structured (chat and event) messages through the service's validating broker.
+
+    ``valid`` good messages and ``invalid`` bad ones (each bad in one named field) go both
+    ways: the service publishes them (``outgoing``), and the observer sends them to a
+    subscription of the service (``incoming``). Chat and event messages alternate, so the
+    broker's detection of the message type is exercised too.
+    """
+
+    valid: Count = 0
+    invalid: Count = 0
+    subject: Subject = "nats_fault_harness.messages"
+    outgoing: Annotated[bool, Strict()] = True
+    incoming: Annotated[bool, Strict()] = True
+
+
+class Subscription(StrictModel):
+    """A subscription the service holds during the run (``queue``: a queue group)."""
+
+    subject: SubjectFilter
+    queue: Annotated[str, Strict(), Field(pattern=r"^[^\s]+$")] | None = None
+    jetstream: Annotated[bool, Strict()] = False
+
+
+class Workload(StrictModel):
+    """What the service does while the faults run."""
+
+    publishes: Publishes = Field(default_factory=Publishes)
+    requests: Requests = Field(default_factory=Requests)
+    subscriptions: Annotated[tuple[Subscription, ...], Field(max_length=MAX_ITEMS)] = ()
+    messages: Messages = Field(default_factory=Messages)
+
+
+class CheckerSpec(StrictModel):
+    """A checker that must hold, by name, with its parameters."""
+
+    name: Literal[
+        "accounting",
+        "exceptions",
+        "backoff",
+        "pool",
+        "validation",
+        "loop_lag",
+        "metrics",
+        "health",
+        "logs",
+    ]
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _params_fit(self) -> CheckerSpec:
+        from nats_fault_harness.checkers._registry import CheckerParamError, make_checker
+
+        try:
+            make_checker(self.name, self.params)
+        except CheckerParamError as exc:
+            loc: tuple[str, ...] = ("params", exc.param) if exc.param else ("params",)
+            raise _at(loc, "{problem}", problem=str(exc)) from None
+        except (KeyError, TypeError) as exc:
+            raise _at(("params",), "{problem}", problem=str(exc).strip("'\"")) from None
+        return self
+
+
+class Expect(StrictModel):
+    """What the scenario expects of the run itself (not of a checker).
+
+    ``start: fail`` declares that the service must fail to start (its connect is refused
+    on purpose); otherwise a service that fails to start makes the verdict invalid.
+    """
+
+    start: Literal["ok", "fail"] = "ok"
+
+
+class Scenario(StrictModel):
+    """One scenario file. See the module docstring; defaults make a minimal file short."""
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+    description: Text = ""
+    claims: Annotated[tuple[ClaimId, ...], Field(min_length=1, max_length=MAX_ITEMS)]
+    topology: Topology = Field(default_factory=Topology)
+    service: dict[str, JsonValue] = Field(default_factory=dict)
+    workload: Workload = Field(default_factory=Workload)
+    faults: Annotated[tuple[FaultStep, ...], Field(max_length=MAX_ITEMS)] = ()
+    checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1, max_length=MAX_ITEMS)]
+    expect: Expect = Field(default_factory=Expect)
+    timeout_s: Seconds = 60.0
+    markers: Annotated[tuple[Marker, ...], Field(max_length=MAX_ITEMS)] = ()
+    seed: Seed | None = None
+
+    @model_validator(mode="after")
+    def _faults_can_fire(self) -> Scenario:
+        """Reject fault steps that can be known, from the file alone, never to fire."""
+        w = self.workload
+        counts = {"publish": w.publishes.count, "request": w.requests.count}
+        idle = not (w.publishes.count or w.requests.count or w.messages.valid or w.messages.invalid)
+        for i, step in enumerate(self.faults):
+            trigger = step.trigger
+            if isinstance(trigger, EventTrigger):
+                after = trigger.after
+                if after not in counts or trigger.nth <= counts[after]:
+                    continue
+                raise _at(
+                    ("faults", i, "trigger", "nth"),
+                    "the {after} #{nth} never happens: the workload makes {count} {plural}",
+                    after=after,
+                    plural={"publish": "publishes", "request": "requests"}[after],
+                    nth=trigger.nth,
+                    count=counts[after],
+                )
+            if trigger.at_s >= self.timeout_s:
+                raise _at(
+                    ("faults", i, "trigger", "at_s"),
+                    "at_s {at_s} is not before the scenario's timeout_s {timeout}: "
+                    "the fault could never fire",
+                    at_s=trigger.at_s,
+                    timeout=self.timeout_s,
+                )
+            if idle and trigger.at_s > 0:
+                raise _at(
+                    ("faults", i, "trigger", "at_s"),
+                    "at_s {at_s} falls after the workload ended: it has nothing to do "
+                    "(no publishes, requests or messages)",
+                    at_s=trigger.at_s,
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _targets_exist(self) -> Scenario:
+        topo = self.topology
+        for i, step in enumerate(self.faults):
+            kind, _, index = step.target.partition(":")
+            need = {"member": "pool", "node": "cluster"}.get(kind, kind)
+            if need in ("pool", "cluster") and topo.kind != need:
+                field = "target" if index else "fault"
+                raise _at(
+                    ("faults", i, field),
+                    f"{{what}} needs a {need} topology, got {topo.kind}",
+                    what=getattr(step, field),
+                )
+            picks: list[tuple[tuple[str | int, ...], str, int]] = []
+            if index:
+                picks.append((("target",), kind, int(index)))
+            members = getattr(step, "members", ())
+            picks += [(("members", j), "member", m) for j, m in enumerate(members)]
+            picks += [((n,), "node", getattr(step, n)) for n in ("a", "b") if hasattr(step, n)]
+            for loc, label, pick in picks:
+                if pick >= topo.size:
+                    raise _at(
+                        ("faults", i, *loc),
+                        "{what} is not in the topology: a {kind} of size {size} has 0..{last}",
+                        what=f"{label} {pick}",
+                        kind=topo.kind,
+                        size=topo.size,
+                        last=topo.size - 1,
+                    )
+        return self
+
+
+def _at(loc: tuple[str | int, ...], message: str, **ctx: Any) -> PydanticCustomError:
+    """An error whose location is ``loc`` below the model that raises it.
+
+    pydantic places a model validator's error at the model itself; the ``loc`` context
+    entry lets the error reporter point at the field instead.
+    """
+    return PydanticCustomError("cross_field", message, {**ctx, "loc": loc})
+
+
+class Claim(StrictModel):
+    """One claim the remediation makes, with a stable id."""
+
+    id: ClaimId
+    text: Annotated[str, Strict(), Field(min_length=1)]
+
+
+class Claims(StrictModel):
+    """The claims catalogue: every claim scenarios may verify, by id."""
+
+    claims: tuple[Claim, ...]
+
+    def ids(self) -> tuple[str, ...]:
+        """Every claim id, in catalogue order."""
+        return tuple(c.id for c in self.claims)
+
+    def __contains__(self, claim_id: object) -> bool:
+        return any(c.id == claim_id for c in self.claims)
+
+    def text(self, claim_id: str) -> str:
+        """The text of claim ``claim_id`` (``KeyError`` if unknown)."""
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim.text
+        raise KeyError(claim_id)

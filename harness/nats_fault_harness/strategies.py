@@ -1,0 +1,703 @@
+"""Hypothesis strategies for fault schedules, workloads, service settings and whole scenarios.
+
+Every strategy produces the scenario models of :mod:`nats_fault_harness.scenario` (fault steps,
+:class:`~nats_fault_harness.scenario.Workload`, ``service`` overrides,
+:class:`~nats_fault_harness.scenario.Scenario`),
+so a falsifying example is a scenario that can be written to YAML and replayed.
+
+**How they shrink.** Hypothesis shrinks integers toward 0, ``sampled_from`` toward its first
+element, ``one_of`` toward its first branch and lists toward fewer, earlier-drawn items. The
+strategies encode "simpler" in those terms, so a failing schedule shrinks toward *fewer,
+milder, shorter and earlier* faults:
+
+- fewer: a schedule is a list of at most ``max_faults`` steps;
+- milder kinds: kinds are drawn in :data:`FAULT_KINDS_BY_SEVERITY` order (latency first,
+  server restarts last), whatever order ``kinds`` was given in;
+- milder parameters: each parameter is drawn from a list ordered mild to severe (latency
+  0 ms before 500 ms, 1000 KB/s before 10 KB/s, one direction before ``both``);
+- shorter: durations are whole steps of :data:`STEP_S` and shrink to one step; holding a
+  fault until the workload ends (``for_s: null``) is the last option;
+- earlier: event triggers shrink to the first event (``nth: 1``), timed ones to
+  ``min_start_s`` (one step by default).
+  Event triggers come first, so a schedule shrinks toward ones that do not depend on timing.
+
+**Bounds** are keyword-only and checked when the strategy is built, not when it draws:
+a bad bound raises :class:`~nats_fault_harness.errors.ConfigError` (a ``ValueError``) whose
+``where``
+names the argument and whose ``value`` is the bad value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from nats_fault_harness.errors import ConfigError
+from nats_fault_harness.scenario import (
+    CheckerSpec,
+    EventTrigger,
+    FaultStep,
+    Publishes,
+    Requests,
+    Scenario,
+    TimedTrigger,
+    Topology,
+    Workload,
+)
+from nats_fault_harness.scenario._base import MAX_COUNT, MAX_ITEMS, MAX_RATE, MAX_SECONDS, MIN_RATE
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "EVENT_KINDS",
+    "FAULT_KINDS_BY_SEVERITY",
+    "STEP_S",
+    "WORKLOAD_KINDS",
+    "checkers_for",
+    "fault_schedules",
+    "fault_steps",
+    "scenarios",
+    "seeds",
+    "service_configs",
+    "triggers",
+    "workload_kind",
+    "workloads",
+]
+
+STEP_S = 0.05
+"""Granularity of start times and durations, in seconds."""
+
+FAULT_KINDS_BY_SEVERITY: tuple[str, ...] = (
+    "latency",
+    "bandwidth",
+    "slow_close",
+    "frames",
+    "blackhole",
+    "drop",
+    "reset",
+    "limit_data",
+    "down",
+    "break_members",
+    "break_by_name",
+    "pause",
+    "stop",
+    "kill",
+    "restart",
+    "lame_duck",
+)
+"""The fault kinds these strategies draw, mildest first (the order the shrinker prefers)."""
+
+DEFAULT_KINDS: tuple[str, ...] = (
+    "latency",
+    "bandwidth",
+    "slow_close",
+    "blackhole",
+    "drop",
+    "reset",
+    "limit_data",
+    "down",
+    "pause",
+    "kill",
+)
+"""Kinds drawn by default: every link fault but ``frames``, and the quick server faults.
+
+``restart`` is left out for now (after a graceful restart the runner's observer did not
+reconnect within 10 s: a harness issue, not the service's). ``lame_duck`` is left out
+(nats-server's lame-duck duration is at least 30 s, too slow for an example). ``frames``
+is opt-in: dropping a whole ``PUB`` frame is a lie no real network tells (see
+:func:`fault_steps`).
+"""
+
+EVENT_KINDS: tuple[str, ...] = ("batch_flush", "publish", "request", "reconnect")
+"""What an event trigger can count, in the order the shrinker prefers."""
+
+WORKLOAD_KINDS: tuple[str, ...] = ("batched", "confirmed", "requests")
+"""Workload shapes :func:`workloads` draws: batched publishes with a final flush,
+publishes confirmed one by one, or requests to a responder."""
+
+_SERVER_KINDS = frozenset({"pause", "stop", "kill", "restart", "lame_duck"})
+_POOL_KINDS = frozenset({"break_members", "break_by_name"})
+_INSTANT = frozenset({"reset", "restart"})
+_SUBJECTS = ("prop.a", "prop.b")
+_LATENCY_MS = (0, 5, 20, 50, 100, 200, 350, 500, 1000, 2000)
+_KB_PER_S = (1000, 500, 100, 50, 20, 10, 5, 1)
+_LIMIT_BYTES = (65536, 16384, 4096, 1024, 256, 64, 0)
+_STREAMS = ("downstream", "upstream", "both")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+_STEP: TypeAdapter[FaultStep] = TypeAdapter(FaultStep)
+
+
+# ---------------------------------------------------------------------------- validation
+def _bad(where: str, value: object, expected: str) -> ConfigError:
+    return ConfigError(f"{where} must be {expected}, got {value!r}", where=where, value=value)
+
+
+def _int_bound(where: str, value: object, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """An int in ``minimum..maximum`` (the scenario models' own limit by default)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _bad(where, value, f"an int >= {minimum}")
+    if value > maximum:
+        raise _bad(where, value, f"an int <= {maximum} (the scenario limit)")
+    return value
+
+
+def _seconds(where: str, value: object, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) < 0:  # type: ignore[arg-type]
+        raise _bad(where, value, "a finite number of seconds >= 0")
+    if float(value) > MAX_SECONDS:  # type: ignore[arg-type]
+        raise _bad(where, value, f"<= {MAX_SECONDS:g} s (the scenario limit)")
+    seconds = float(value)  # type: ignore[arg-type]
+    if seconds < STEP_S and not (allow_zero and seconds == 0):
+        raise _bad(where, value, f">= {STEP_S} s (one step)")
+    return seconds
+
+
+def _choices(
+    where: str, value: object, known: Sequence[str], *, empty_ok: bool = False
+) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise _bad(where, value, f"a collection of names from {list(known)}")
+    items = list(value)
+    unknown = [v for v in items if v not in known]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown {unknown}; known: {list(known)}", where=where, value=value
+        )
+    if not items and not empty_ok:
+        raise _bad(where, value, "non-empty")
+    return [k for k in known if k in items]  # canonical (shrinking) order, no duplicates
+
+
+def _topology(value: object) -> Topology:
+    if not isinstance(value, Topology):
+        raise _bad("topology", value, "a nats_fault_harness.scenario.Topology")
+    if value.kind == "cluster":
+        raise ConfigError(
+            "topology: cluster topologies are not drawn yet (server and pool are)",
+            where="topology",
+            value=value,
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------- triggers
+def _steps(max_s: float) -> int:
+    return max(1, round(max_s / STEP_S))
+
+
+def triggers(
+    *,
+    instant: bool = False,
+    kinds: Iterable[str] = ("event", "timed"),
+    events: Iterable[str] = EVENT_KINDS,
+    max_nth: int = 3,
+    min_start_s: float = STEP_S,
+    max_start_s: float = 1.0,
+    max_duration_s: float = 1.0,
+    hold: bool = True,
+) -> st.SearchStrategy[EventTrigger | TimedTrigger]:
+    """When a fault starts and stops.
+
+    Shrinks toward an event trigger (deterministic) on the first event kind of ``events``
+    and ``nth: 1``, else a timed one at ``min_start_s``; durations toward one step
+    (:data:`STEP_S`). An ``instant`` fault gets no duration.
+
+    Args:
+        instant: the fault acts once (``reset``, ``restart``): no ``for_s``.
+        kinds: ``"event"`` and/or ``"timed"``.
+        events: event kinds an event trigger counts (see :data:`EVENT_KINDS`).
+        max_nth: the largest ``nth``.
+        min_start_s: the earliest ``at_s``. The default is one step: ``at_s: 0`` means
+            "in place before the service connects", where a service that cannot connect
+            fails to start (pass 0 to draw it, e.g. for pool-initialization properties).
+        max_start_s: the latest ``at_s`` of a timed trigger.
+        max_duration_s: the longest finite ``for_s``.
+        hold: also draw ``for_s: null`` (hold until the workload ends).
+
+    Raises:
+        ConfigError: a bound is invalid (naming it).
+    """
+    shapes = _choices("kinds", kinds, ("event", "timed"))
+    counted = _choices("events", events, EVENT_KINDS)
+    nth = _int_bound("max_nth", max_nth, minimum=1)
+    start = _seconds("max_start_s", max_start_s, allow_zero=True)
+    first = _seconds("min_start_s", min_start_s, allow_zero=True)
+    if first > start:
+        raise ConfigError(
+            f"min_start_s ({first}) must be <= max_start_s ({start})",
+            where="min_start_s",
+            value=first,
+        )
+    length = _seconds("max_duration_s", max_duration_s)
+    raw, build = _trigger_parts(shapes, counted, nth, first, start, length, hold)
+    return raw.map(lambda choice: build(choice, instant))
+
+
+_Choice = tuple[int, ...]
+_TriggerBuild = Callable[[_Choice, bool], EventTrigger | TimedTrigger]
+
+
+def _trigger_parts(
+    shapes: Sequence[str],
+    counted: Sequence[str],
+    nth: int,
+    first: float,
+    start: float,
+    length: float,
+    hold: bool,
+) -> tuple[st.SearchStrategy[_Choice], _TriggerBuild]:
+    """The raw choices of a trigger, and how to turn them into one (validated bounds)."""
+    lo, hi, steps = round(first / STEP_S), round(start / STEP_S), _steps(length)
+
+    def build(choice: _Choice, instant: bool) -> EventTrigger | TimedTrigger:
+        shape, after, n, at, dur = choice
+        for_s = None if instant or (hold and dur == steps) else round((dur + 1) * STEP_S, 3)
+        if shapes[shape] == "event":
+            return EventTrigger.model_validate(
+                {"after": counted[after], "nth": n + 1, "for_s": for_s}
+            )
+        return TimedTrigger(at_s=round((lo + at) * STEP_S, 3), for_s=for_s)
+
+    # One fixed tuple of choices whatever the shape: hypothesis orders examples by the
+    # length of their choice sequence first, so shapes (or "hold": null) that took fewer
+    # choices would count as simpler regardless of the order intended here.
+    raw = st.tuples(
+        st.integers(0, len(shapes) - 1),
+        st.integers(0, len(counted) - 1),
+        st.integers(0, nth - 1),
+        st.integers(0, hi - lo),
+        st.integers(0, steps if hold else steps - 1),
+    )
+    return raw, build
+
+
+# ---------------------------------------------------------------------------- steps
+_SLOTS = 6
+_SLOT_VALUES = 16
+_Spec = list[tuple[str, tuple[Any, ...]]]
+
+
+def _subsets(size: int) -> tuple[tuple[int, ...], ...]:
+    """Non-empty member subsets, fewest members first."""
+    subsets = [tuple(i for i in range(size) if mask >> i & 1) for mask in range(1, 2**size)]
+    return tuple(sorted(subsets, key=lambda m: (len(m), m)))
+
+
+def _spec(kind: str, topology: Topology, verbs: Sequence[str]) -> _Spec:
+    """The kind-specific fields of a step, each with its values ordered mild to severe."""
+    members = range(topology.size) if topology.kind == "pool" else range(0)
+    link: _Spec = [("target", ("link", *(f"member:{i}" for i in members)))]
+    if kind == "latency":
+        return [*link, ("ms", _LATENCY_MS), ("jitter", (0, 5, 20, 100)), ("stream", _STREAMS)]
+    if kind == "bandwidth":
+        return [*link, ("kb_per_s", _KB_PER_S), ("stream", _STREAMS)]
+    if kind == "slow_close":
+        return [*link, ("delay_ms", (0, 50, 200, 1000)), ("stream", _STREAMS)]
+    if kind == "limit_data":
+        return [*link, ("bytes", _LIMIT_BYTES), ("stream", _STREAMS)]
+    if kind in ("blackhole", "drop"):
+        return [*link, ("stream", _STREAMS)]
+    if kind in ("reset", "down"):
+        return link
+    if kind == "frames":
+        return [
+            *link,
+            ("verb", tuple(verbs)),
+            ("action", ("delay", "hold", "drop")),
+            ("delay_ms", (0, 50, 200, 1000)),
+            ("first", (1, 2, 3, 4, 5)),
+            ("stream", ("downstream", "upstream")),
+        ]
+    if kind == "break_members":
+        return [
+            ("members", _subsets(min(topology.size, 4))),
+            ("how", ("blackhole", "drop", "reset", "down")),
+        ]
+    if kind == "break_by_name":
+        return [
+            ("connect_name", tuple(f"*-pool-{i}" for i in members)),
+            ("how", ("blackhole", "drop", "reset")),
+        ]
+    if kind == "restart":
+        return [("graceful", (True, False))]
+    return []  # pause, stop, kill, lame_duck: the one server
+
+
+def _is_instant(kind: str, params: Mapping[str, Any]) -> bool:
+    return kind in _INSTANT or (kind in _POOL_KINDS and params.get("how") == "reset")
+
+
+def fault_steps(
+    *,
+    kinds: Iterable[str] = DEFAULT_KINDS,
+    topology: Topology | None = None,
+    trigger_kinds: Iterable[str] = ("event", "timed"),
+    events: Iterable[str] = EVENT_KINDS,
+    max_nth: int = 3,
+    min_start_s: float = STEP_S,
+    max_start_s: float = 1.0,
+    max_duration_s: float = 1.0,
+    frame_verbs: Iterable[str] = ("PONG", "PING", "+OK"),
+) -> st.SearchStrategy[FaultStep]:
+    """One fault step: which fault, on what target, with which parameters, and when.
+
+    Shrinks toward the mildest kind in ``kinds`` (by :data:`FAULT_KINDS_BY_SEVERITY`),
+    its mildest parameters, the whole ``link`` as target, and the simplest trigger (see
+    :func:`triggers`).
+
+    Args:
+        kinds: fault kinds to draw from (:data:`DEFAULT_KINDS`); pool kinds need a pool.
+        topology: what the faults hit (default: one server).
+        trigger_kinds, events, max_nth, min_start_s, max_start_s, max_duration_s: see
+            :func:`triggers`.
+        frame_verbs: NATS verbs a ``frames`` fault may act on. ``PUB``/``MSG`` are not in
+            the default: a dropped ``PUB`` frame is a lie no real network tells (TCP
+            does not lose a message and deliver the next), so no service can account for it.
+
+    Raises:
+        ConfigError: a bound is invalid, or a kind does not fit the topology.
+    """
+    topo = _topology(topology if topology is not None else Topology())
+    chosen = _choices("kinds", kinds, FAULT_KINDS_BY_SEVERITY)
+    if topo.kind != "pool" and _POOL_KINDS & set(chosen):
+        bad = sorted(_POOL_KINDS & set(chosen))
+        raise ConfigError(
+            f"kinds: {bad} need a pool topology, got {topo.kind}", where="kinds", value=bad
+        )
+    verbs = [v for v in frame_verbs] if not isinstance(frame_verbs, str) else [frame_verbs]
+    if not verbs or not all(isinstance(v, str) and v for v in verbs):
+        raise _bad("frame_verbs", frame_verbs, "a non-empty collection of NATS verbs")
+    timing: dict[str, Any] = {
+        "kinds": trigger_kinds,
+        "events": events,
+        "max_nth": max_nth,
+        "min_start_s": min_start_s,
+        "max_start_s": max_start_s,
+        "max_duration_s": max_duration_s,
+    }
+    triggers(**timing)  # validate eagerly
+
+    raw_trigger, build_trigger = _trigger_parts(
+        _choices("trigger_kinds", trigger_kinds, ("event", "timed")),
+        _choices("events", events, EVENT_KINDS),
+        _int_bound("max_nth", max_nth, minimum=1),
+        _seconds("min_start_s", min_start_s, allow_zero=True),
+        _seconds("max_start_s", max_start_s, allow_zero=True),
+        _seconds("max_duration_s", max_duration_s),
+        True,
+    )
+    specs = [_spec(kind, topo, verbs) for kind in chosen]
+
+    def build(choice: tuple[int, _Choice, _Choice]) -> FaultStep:
+        index, slots, when = choice
+        kind = chosen[index]
+        pairs = zip(specs[index], slots, strict=False)  # a kind uses the first few slots
+        params = {name: values[v % len(values)] for (name, values), v in pairs}
+        return _make_step(kind, params, build_trigger(when, _is_instant(kind, params)))
+
+    # Every step is the same tuple of choices (kind, parameter slots, trigger), so the
+    # shrinker compares steps by value: a smaller index is a milder kind or parameter.
+    slots = st.tuples(*(st.integers(0, _SLOT_VALUES - 1) for _ in range(_SLOTS)))
+    return st.tuples(st.integers(0, len(chosen) - 1), slots, raw_trigger).map(build)
+
+
+def _make_step(
+    kind: str, params: dict[str, Any], trigger: EventTrigger | TimedTrigger
+) -> FaultStep:
+    return _STEP.validate_python({"fault": kind, **params, "trigger": trigger})
+
+
+def fault_schedules(
+    *,
+    max_faults: int = 3,
+    min_faults: int = 0,
+    max_duration_s: float = 1.0,
+    kinds: Iterable[str] = DEFAULT_KINDS,
+    topology: Topology | None = None,
+    **step_options: Any,
+) -> st.SearchStrategy[tuple[FaultStep, ...]]:
+    """A fault schedule: ``min_faults`` to ``max_faults`` steps (see :func:`fault_steps`).
+
+    Shrinks toward fewer steps (the list shrinks first), then each step as
+    :func:`fault_steps` does. A schedule holds at most one server-process fault
+    (``pause``, ``stop``, ``kill``, ``restart``, ``lame_duck``): overlapping ones on the one
+    server cannot be healed in order.
+
+    Args:
+        max_faults: the most steps in a schedule.
+        min_faults: the fewest (0 allows an empty schedule, the baseline).
+        max_duration_s: the longest finite ``for_s`` of a step.
+        kinds: fault kinds to draw from.
+        topology: what the faults hit (default: one server).
+        step_options: more keyword bounds of :func:`fault_steps`.
+
+    Raises:
+        ConfigError: a bound is invalid (naming it and its value).
+    """
+    most = _int_bound("max_faults", max_faults, maximum=MAX_ITEMS)
+    least = _int_bound("min_faults", min_faults, maximum=MAX_ITEMS)
+    if least > most:
+        raise ConfigError(
+            f"min_faults ({least}) must be <= max_faults ({most})",
+            where="min_faults",
+            value=least,
+        )
+    one = fault_steps(kinds=kinds, topology=topology, max_duration_s=max_duration_s, **step_options)
+    # At most one fault on the server process: a kill inside a pause (or the reverse)
+    # cannot be healed in order, and says nothing a single one does not.
+    return st.lists(one, min_size=least, max_size=most, unique_by=_process_key).map(tuple)
+
+
+def _process_key(step: FaultStep) -> object:
+    return "server-process" if step.fault in _SERVER_KINDS else id(step)
+
+
+# ---------------------------------------------------------------------------- workloads
+def workloads(
+    *,
+    kinds: Iterable[str] = WORKLOAD_KINDS,
+    max_messages: int = 40,
+    max_requests: int = 8,
+    rates: Iterable[float | None] = (None, 200.0, 50.0),
+    request_timeout_s: float = 0.25,
+) -> st.SearchStrategy[Workload]:
+    """A short workload of one of :data:`WORKLOAD_KINDS`.
+
+    Shrinks toward batched publishes (the first kind given, in :data:`WORKLOAD_KINDS`
+    order), one message or request, and the first of ``rates`` (default flat out).
+
+    Args:
+        kinds: workload shapes to draw from.
+        max_messages: the most publishes (at least 1 is drawn).
+        max_requests: the most requests (at least 1 is drawn).
+        rates: publish and request rates per second to choose from (``None``: flat out).
+        request_timeout_s: each request's timeout.
+
+    Raises:
+        ConfigError: a bound is invalid.
+    """
+    shapes = _choices("kinds", kinds, WORKLOAD_KINDS)
+    most = _int_bound("max_messages", max_messages, minimum=1)
+    most_requests = _int_bound("max_requests", max_requests, minimum=1)
+    if isinstance(rates, str | bytes) or not isinstance(rates, Iterable):
+        raise _bad("rates", rates, "a collection of rates per second or None")
+    rate_list = list(rates)
+    for rate in rate_list:
+        if rate is not None and (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not MIN_RATE <= rate <= MAX_RATE
+        ):
+            raise _bad("rates", rates, f"rates in [{MIN_RATE}, {MAX_RATE:g}] or None")
+    if not rate_list:
+        raise _bad("rates", rates, "non-empty")
+    timeout = _seconds("request_timeout_s", request_timeout_s)
+    rate_st = st.sampled_from([None if r is None else float(r) for r in rate_list])
+
+    def build(shape: str) -> st.SearchStrategy[Workload]:
+        if shape == "requests":
+            return st.builds(
+                lambda n, r: Workload(
+                    requests=Requests(count=n, rate_per_s=r, subject="prop.rpc", timeout_s=timeout)
+                ),
+                st.integers(1, most_requests),
+                rate_st,
+            )
+        return st.builds(
+            lambda n, r: Workload(
+                publishes=Publishes(
+                    count=n, rate_per_s=r, subjects=_SUBJECTS, batched=shape == "batched"
+                )
+            ),
+            st.integers(1, most),
+            rate_st,
+        )
+
+    return st.sampled_from(shapes).flatmap(build)
+
+
+def workload_kind(workload: Workload) -> str:
+    """Which of :data:`WORKLOAD_KINDS` ``workload`` is (by what it holds)."""
+    if workload.publishes.count:
+        return "batched" if workload.publishes.batched else "confirmed"
+    return "requests"
+
+
+# ---------------------------------------------------------------------------- service
+def service_configs(
+    *,
+    max_batch_size: int = 50,
+    max_batch_retries: int = 3,
+    pool_sizes: Iterable[int] = (1, 2),
+) -> st.SearchStrategy[dict[str, Any]]:
+    """``service`` overrides for the reference service (or any service with these keys).
+
+    Each key is optional and shrinks toward absent (the service's default), so the
+    shrunk scenario shows only the settings the failure needs. ``batch_size`` shrinks
+    toward ``max_batch_size`` (fewer background flushes), ``max_batch_retries`` toward 0.
+
+    Raises:
+        ConfigError: a bound is invalid.
+    """
+    batch = _int_bound("max_batch_size", max_batch_size, minimum=1)
+    retries = _int_bound("max_batch_retries", max_batch_retries)
+    if not isinstance(pool_sizes, Iterable):
+        raise _bad("pool_sizes", pool_sizes, "a collection of ints >= 1")
+    sizes = list(pool_sizes)
+    for size in sizes:
+        _int_bound("pool_sizes", size, minimum=1)
+    if not sizes:
+        raise _bad("pool_sizes", pool_sizes, "non-empty")
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "batch_size": st.integers(0, batch - 1).map(lambda k: batch - k),
+            "max_batch_retries": st.integers(0, retries),
+            "pool_size": st.sampled_from(sizes),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- scenarios
+def seeds() -> st.SearchStrategy[int]:
+    """A proxy seed (``Scenario.seed``): jitter and toxicity rolls replay with it.
+
+    Shrinks toward 0.
+    """
+    return st.integers(0, 2**32 - 1)
+
+
+_CLAIMS = {
+    "batched": ("fix.partial-flush", "fix.failed-batch-queue"),
+    "confirmed": ("fix.typed-errors",),
+    "requests": ("fix.typed-errors.request",),
+}
+
+
+def checkers_for(workload: Workload, *, metrics: bool | None = None) -> tuple[CheckerSpec, ...]:
+    """The property's checkers for ``workload``.
+
+    - every publish is accounted for (``accounting``; redelivery is allowed);
+    - confirmed publishes and requests that fail raise the service's typed errors with
+      their fields (``exceptions``);
+    - the service's statistics agree with the history (``metrics``), when the installed
+      harness has that checker (``metrics=None``: use it if registered);
+      :func:`nats_fault_harness.replay.check_scenario` leaves it out for a service without
+      ``stats()``.
+    """
+    kind = workload_kind(workload)
+    specs: list[CheckerSpec] = []
+    if kind in ("batched", "confirmed"):
+        specs.append(CheckerSpec(name="accounting", params={"allow_duplicates": True}))
+    if kind == "confirmed":
+        specs.append(
+            CheckerSpec(
+                name="exceptions",
+                params={
+                    "f": "publish",
+                    "expected_types": ["NATSPublishError", "PublishError"],
+                    "required_fields": ["subject"],
+                },
+            )
+        )
+    if kind == "requests":
+        specs.append(
+            CheckerSpec(
+                name="exceptions",
+                params={
+                    "f": "request",
+                    "expected_types": ["NATSRequestError"],
+                    "required_fields": ["subject", "timeout"],
+                },
+            )
+        )
+    # --- statistics consistent with the history (the `metrics` checker) ---------------
+    if metrics is None:
+        from nats_fault_harness.checkers import CHECKERS
+
+        metrics = "metrics" in CHECKERS
+    if metrics:
+        specs.append(CheckerSpec.model_validate({"name": "metrics"}))
+    return tuple(specs)
+
+
+def _fireable(steps: tuple[FaultStep, ...], w: Workload, timeout_s: float) -> tuple[FaultStep, ...]:
+    """``steps`` without those the scenario model rejects as never able to fire.
+
+    An event trigger past the workload's count of that event, or a timed one at or after
+    the timeout (or after 0 s with nothing to do), would make the example invalid; the
+    honest-verdicts rule wants no example whose faults cannot fire.
+    """
+    counts = {"publish": w.publishes.count, "request": w.requests.count}
+    idle = not (w.publishes.count or w.requests.count or w.messages.valid or w.messages.invalid)
+    kept: list[FaultStep] = []
+    for step in steps:
+        trigger = step.trigger
+        if isinstance(trigger, EventTrigger):
+            if trigger.after in counts and trigger.nth > counts[trigger.after]:
+                continue
+        elif trigger.at_s >= timeout_s or (idle and trigger.at_s > 0):
+            continue
+        kept.append(step)
+    return tuple(kept)
+
+
+def scenarios(
+    *,
+    faults: st.SearchStrategy[tuple[FaultStep, ...]] | None = None,
+    workload: st.SearchStrategy[Workload] | None = None,
+    service: st.SearchStrategy[dict[str, Any]] | None = None,
+    topology: Topology | None = None,
+    name: str = "property",
+    metrics: bool | None = None,
+    timeout_s: float = 30.0,
+) -> st.SearchStrategy[Scenario]:
+    """Whole scenarios: a workload, service overrides, a fault schedule and a proxy seed.
+
+    The checkers follow the workload (:func:`checkers_for`). Shrinks each part as its own
+    strategy does; the seed toward 0.
+
+    Args:
+        faults: the schedule strategy (default: :func:`fault_schedules` on ``topology``).
+        workload: the workload strategy (default: :func:`workloads`).
+        service: the service overrides strategy (default: none, ``{}``).
+        topology: the topology (default: one server).
+        name: the scenarios' name.
+        metrics: include the ``metrics`` checker (``None``: if registered).
+        timeout_s: the scenarios' ``timeout_s``.
+
+    Raises:
+        ConfigError: a bound is invalid.
+    """
+    topo = _topology(topology if topology is not None else Topology())
+    for where, given in (("faults", faults), ("workload", workload), ("service", service)):
+        if given is not None and not isinstance(given, st.SearchStrategy):
+            raise _bad(where, given, "a hypothesis strategy")
+    _seconds("timeout_s", timeout_s)
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise _bad("name", name, f"a scenario name matching {_NAME}")
+    schedule = faults if faults is not None else fault_schedules(topology=topo)
+    loads = workload if workload is not None else workloads()
+    overrides = service if service is not None else st.just({})
+
+    def build(w: Workload, s: dict[str, Any], f: tuple[FaultStep, ...], seed: int) -> Scenario:
+        f = _fireable(f, w, timeout_s)
+        return Scenario(
+            name=name,
+            description="drawn by hypothesis (nats_fault_harness.strategies)",
+            claims=_CLAIMS[workload_kind(w)],
+            topology=topo,
+            service=s,
+            workload=w,
+            faults=f,
+            checkers=checkers_for(w, metrics=metrics),
+            timeout_s=timeout_s,
+            seed=seed,
+        )
+
+    return st.builds(build, loads, overrides, schedule, seeds())
