@@ -12,7 +12,7 @@ VALID = """\
 name: quick-requests
 claims: [fix.typed-errors.request]
 workload:
-  requests: {count: 3, subject: nats_fault_harness.rpc.quick, timeout_s: 0.5, responder: false}
+  requests: {count: 3, subject: harness.rpc.quick, timeout_s: 0.5, responder: false}
 checkers:
   - name: exceptions
     params: {f: request, expected_types: [NATSRequestError]}

@@ -2,8 +2,8 @@
 built for real on nats-py.
 
 It is the system the fault harness verifies and a model users can copy, so it depends on
-nothing in the harness (``harness.*`` outside ``nats_fault_harness.reference`` is never imported
-here): the system under test must not depend on the code that tests it. The harness
+nothing in the harness (``nats_fault_harness.*`` outside ``nats_fault_harness.reference`` is
+never imported here): the system under test must not depend on the code that tests it. The harness
 observes it through this public API, its observer events and its stats.
 
 Parts: :class:`NATSService` (connection pool, confirmed and batched publishing with

@@ -106,7 +106,7 @@ class Publishes(StrictModel):
     count: Count = 0
     rate_per_s: Rate | None = None
     subjects: Annotated[tuple[Subject, ...], Field(min_length=1, max_length=MAX_ITEMS)] = (
-        "nats_fault_harness.test",
+        "harness.test",
     )
     payload_bytes: PayloadBytes = 128
     batched: Annotated[bool, Strict()] = False
@@ -127,7 +127,7 @@ class Requests(StrictModel):
 
     count: Count = 0
     rate_per_s: Rate | None = None
-    subject: Subject = "nats_fault_harness.rpc"
+    subject: Subject = "harness.rpc"
     timeout_s: Seconds = 1.0
     responder: Annotated[bool, Strict()] = True
 
@@ -143,7 +143,7 @@ class Messages(StrictModel):
 
     valid: Count = 0
     invalid: Count = 0
-    subject: Subject = "nats_fault_harness.messages"
+    subject: Subject = "harness.messages"
     outgoing: Annotated[bool, Strict()] = True
     incoming: Annotated[bool, Strict()] = True
 

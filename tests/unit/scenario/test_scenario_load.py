@@ -51,7 +51,7 @@ def test_defaults_of_a_minimal_file() -> None:
     s = parse_scenario(MINIMAL)
     assert (s.topology.kind, s.topology.size, s.topology.jetstream) == ("server", 1, False)
     assert s.workload.publishes.count == 0
-    assert s.workload.publishes.subjects == ("nats_fault_harness.test",)
+    assert s.workload.publishes.subjects == ("harness.test",)
     assert s.workload.requests.timeout_s == 1.0
     assert s.faults == ()
     assert (s.timeout_s, s.markers, s.seed, s.description) == (60.0, (), None, "")
