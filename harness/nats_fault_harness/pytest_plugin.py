@@ -130,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "metrics",
         "health",
         "logs",
+        "outputs",
     )
     for name in checkers:  # the scenario model's CHECKERS, without importing pydantic here
         config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")

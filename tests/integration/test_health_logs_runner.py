@@ -12,9 +12,9 @@ from nats_fault_harness.faults import LinkFactory
 from nats_fault_harness.scenario import load_claims, load_scenario
 from nats_fault_harness.scenario._reference_sut import ReferenceSut, make_reference_sut
 from nats_fault_harness.scenario._runner import ScenarioResult, run_scenario
-from nats_fault_harness.scenario._sut import ServiceUnderTest, SutFactory
 from nats_fault_harness.scenario._topology import ScenarioEnv
 from nats_fault_harness.servers import NatsServer
+from nats_fault_harness.services._protocol import ServiceUnderTest, SutFactory
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

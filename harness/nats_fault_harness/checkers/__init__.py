@@ -101,6 +101,14 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
      "exc_type"?: str}``: one record, at the time it was emitted;
    - the failures: ``"pool_initialized"`` ``failed`` reasons (and the ``start``
      operation) and ``"batch_queued_failed"`` ``{"group" or "subject", "at"?}``.
+10. Outputs (:func:`check_outputs`), a consumer-shaped service's work:
+   - ``f="input"``, ``process="driver"``, invoke value ``{"id", "mode", "subject",
+     "timeout"?}``: one input the harness sent (``ok`` sent / answered in time, ``info``
+     not answered in time, ``fail`` never sent);
+   - ``f="output"`` ``ok`` ``{"id": input id, "payload_id": id read from the payload}``:
+     one reply or republished output, at its arrival;
+   - fault windows, the service's connection events and the proxy's connection events
+     on the service's links (the ``run`` event's ``links``).
 """
 
 from nats_fault_harness.checkers._accounting import check_accounting
@@ -117,6 +125,7 @@ from nats_fault_harness.checkers._logs import check_logs
 from nats_fault_harness.checkers._loop_lag import check_loop_lag
 from nats_fault_harness.checkers._metrics import METRIC_KEYS, check_metrics
 from nats_fault_harness.checkers._ops import Operation, operations, summary
+from nats_fault_harness.checkers._outputs import check_outputs
 from nats_fault_harness.checkers._pool import check_pool
 from nats_fault_harness.checkers._registry import CHECKERS, make_checker
 from nats_fault_harness.checkers._result import (
@@ -149,6 +158,7 @@ __all__ = [
     "check_logs",
     "check_loop_lag",
     "check_metrics",
+    "check_outputs",
     "check_pool",
     "check_safe",
     "check_validation",

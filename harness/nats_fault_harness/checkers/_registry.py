@@ -18,6 +18,7 @@ from nats_fault_harness.checkers._health import check_health
 from nats_fault_harness.checkers._logs import check_logs
 from nats_fault_harness.checkers._loop_lag import check_loop_lag
 from nats_fault_harness.checkers._metrics import check_metrics
+from nats_fault_harness.checkers._outputs import check_outputs
 from nats_fault_harness.checkers._pool import check_pool
 from nats_fault_harness.checkers._result import Checker, CheckResult
 from nats_fault_harness.checkers._validation import check_validation
@@ -27,6 +28,7 @@ __all__ = ["CHECKERS", "CheckerParamError", "make_checker"]
 CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
     {
         "accounting": check_accounting,
+        "outputs": check_outputs,
         "exceptions": check_exceptions,
         "backoff": check_backoff,
         "pool": check_pool,

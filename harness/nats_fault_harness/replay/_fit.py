@@ -1,37 +1,38 @@
 """Checkers a service can feed: a checker that reads an optional view is left out without it.
 
 The ``metrics`` checker compares the service's ``stats()`` snapshots with the history; a
-service without that optional view (:class:`~nats_fault_harness.scenario._sut.StatsSut`) records no
+service without that optional view (:class:`~nats_fault_harness.services.StatsSut`) records no
 snapshot, and the checker can only answer ``unknown``. Likewise ``health`` reads the
-readings of ``health()`` (:class:`~nats_fault_harness.scenario._sut.HealthSut`) and ``logs`` the
-records of the loggers ``loggers()`` names (:class:`~nats_fault_harness.scenario._sut.LoggingSut`).
+readings of ``health()`` (:class:`~nats_fault_harness.services.HealthSut`) and ``logs`` the
+records of the loggers ``loggers()`` names (:class:`~nats_fault_harness.services.LoggingSut`).
 A property search over a service without the view would then report every example, so
 :func:`fit_checkers` leaves the checker out before the run. Optional views are detected
-as the runner detects them: ``isinstance`` on the runtime-checkable protocol, on the
+as the runner detects them: :func:`~nats_fault_harness.services.capabilities_of` on the
 service instance that runs.
 """
 
 from __future__ import annotations
 
 from nats_fault_harness.scenario import Scenario
-from nats_fault_harness.scenario._sut import HealthSut, LoggingSut, StatsSut
+from nats_fault_harness.services import capabilities_of
 
 __all__ = ["CHECKER_VIEWS", "fit_checkers", "unfed_checkers"]
 
-CHECKER_VIEWS: dict[str, tuple[type, str]] = {
-    "metrics": (StatsSut, "stats()"),
-    "health": (HealthSut, "health()"),
-    "logs": (LoggingSut, "loggers()"),
+CHECKER_VIEWS: dict[str, tuple[str, str]] = {
+    "metrics": ("stats", "stats()"),
+    "health": ("health", "health()"),
+    "logs": ("logs", "loggers()"),
 }
-"""Checker name -> (the optional protocol it reads, how the view is named in messages)."""
+"""Checker name -> (the capability it reads, how the view is named in messages)."""
 
 
 def unfed_checkers(scenario: Scenario, service: object) -> dict[str, str]:
     """The scenario's checkers ``service`` cannot feed: name -> the view it lacks."""
     missing: dict[str, str] = {}
+    caps = capabilities_of(service)
     for spec in scenario.checkers:
         view = CHECKER_VIEWS.get(spec.name)
-        if view is not None and not isinstance(service, view[0]):
+        if view is not None and view[0] not in caps:
             missing[spec.name] = view[1]
     return missing
 

@@ -33,7 +33,8 @@ from nats_fault_harness.scenario._model import (
 )
 from nats_fault_harness.scenario._runner import ScenarioResult, run_scenario
 from nats_fault_harness.scenario._step import EventTrigger, TimedTrigger, Trigger
-from nats_fault_harness.scenario._sut import (
+from nats_fault_harness.scenario._topology import ScenarioEnv
+from nats_fault_harness.services._protocol import (
     HEALTH_TIMING_KEYS,
     EventSink,
     FlushOutcome,
@@ -47,7 +48,6 @@ from nats_fault_harness.scenario._sut import (
     SutFactory,
     load_sut,
 )
-from nats_fault_harness.scenario._topology import ScenarioEnv
 
 __all__ = [
     "CHECKERS",

@@ -136,8 +136,8 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
         nats_faulty_cluster: Any,
     ) -> None:
         from nats_fault_harness.scenario._runner import run_scenario
-        from nats_fault_harness.scenario._sut import load_sut
         from nats_fault_harness.scenario._topology import ScenarioEnv
+        from nats_fault_harness.services._protocol import load_sut
 
         factory = load_sut(_sut_spec(request.config))
         env = ScenarioEnv(
@@ -146,7 +146,13 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
             make_server=nats_server_factory,
             make_cluster=nats_faulty_cluster,
         )
-        result = run_bounded(run_scenario(scenario, sut_factory=factory, env=env))
+        from nats_fault_harness.services import CapabilityMissing
+
+        try:
+            result = run_bounded(run_scenario(scenario, sut_factory=factory, env=env))
+        except CapabilityMissing as exc:  # never valid, never failed: not run at all
+            request.node.user_properties.append(("verdict", "skipped"))
+            pytest.skip(f"scenario {scenario.name!r} not run: {exc}")
         request.node.stash[RESULT_KEY] = result
         request.node.user_properties.append(("verdict", str(result.valid)))
         request.node.user_properties.append(("claims", ",".join(scenario.claims)))

@@ -39,6 +39,7 @@ __all__ = [
     "Claim",
     "Expect",
     "Claims",
+    "Inputs",
     "Messages",
     "Publishes",
     "Requests",
@@ -53,6 +54,7 @@ CLAIM_ID = r"^[a-z0-9][a-z0-9.-]*$"
 ClaimId = Annotated[str, Strict(), Field(pattern=CLAIM_ID)]
 CHECKERS = (
     "accounting",
+    "outputs",
     "exceptions",
     "backoff",
     "pool",
@@ -62,6 +64,8 @@ CHECKERS = (
     "health",
     "logs",
 )
+CHECKER_VIEWS = {"metrics": "stats", "health": "health", "logs": "logs"}
+"""Checkers that read an optional view of the service, and the capability they read."""
 Text = Annotated[str, Strict()]
 Marker = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -156,6 +160,27 @@ class Subscription(StrictModel):
     jetstream: Annotated[bool, Strict()] = False
 
 
+class Inputs(StrictModel):
+    """Consumer-shaped work: the harness's driver sends ``count`` inputs to the service.
+
+    The driver connects straight to a server (never through the faulted links), like the
+    observer. ``mode: request`` sends each input as a request to the service's ``respond``
+    endpoint and listens for every reply, also late ones (``timeout_s`` is how long the
+    driver waits before it records the request as unanswered); ``mode: publish``
+    publishes each input to the service's ``republish`` endpoint and the observer
+    collects what the service publishes on the endpoint's ``output`` subject.
+    ``endpoint`` picks one of the service's endpoints of that kind by name (default: the
+    first). Outputs are read as they arrive for ``settle_s`` seconds after the last input.
+    """
+
+    count: Count = 0
+    rate_per_s: Rate | None = None
+    mode: Literal["request", "publish"] = "request"
+    timeout_s: Seconds = 1.0
+    endpoint: Annotated[str, Strict()] | None = None
+    settle_s: Seconds = 2.0
+
+
 class Workload(StrictModel):
     """What the service does while the faults run."""
 
@@ -163,6 +188,7 @@ class Workload(StrictModel):
     requests: Requests = Field(default_factory=Requests)
     subscriptions: Annotated[tuple[Subscription, ...], Field(max_length=MAX_ITEMS)] = ()
     messages: Messages = Field(default_factory=Messages)
+    inputs: Inputs = Field(default_factory=Inputs)
 
 
 class CheckerSpec(StrictModel):
@@ -170,6 +196,7 @@ class CheckerSpec(StrictModel):
 
     name: Literal[
         "accounting",
+        "outputs",
         "exceptions",
         "backoff",
         "pool",
@@ -221,12 +248,49 @@ class Scenario(StrictModel):
     markers: Annotated[tuple[Marker, ...], Field(max_length=MAX_ITEMS)] = ()
     seed: Seed | None = None
 
+    def needs(self) -> dict[str, str]:
+        """The capabilities a service needs for this scenario: name -> what needs it."""
+        w = self.workload
+        out: dict[str, str] = {}
+        if w.publishes.count:
+            cap = "batch" if w.publishes.batched else "publish"
+            out[cap] = "workload.publishes"
+        if w.requests.count:
+            out["request"] = "workload.requests"
+        if w.subscriptions:
+            out["subscribe"] = "workload.subscriptions"
+        m = w.messages
+        if (m.valid or m.invalid) and (m.outgoing or m.incoming):
+            out["messages"] = "workload.messages"
+        if w.inputs.count:
+            cap = "respond" if w.inputs.mode == "request" else "republish"
+            out[cap] = "workload.inputs"
+        return out
+
+    def checker_views(self) -> dict[str, str]:
+        """The scenario's checkers that read an optional view: checker -> capability.
+
+        A service without the view cannot feed the checker; the runner leaves it out (and
+        says so), or skips the scenario when no other checker is left.
+        """
+        return {c.name: CHECKER_VIEWS[c.name] for c in self.checkers if c.name in CHECKER_VIEWS}
+
     @model_validator(mode="after")
     def _faults_can_fire(self) -> Scenario:
         """Reject fault steps that can be known, from the file alone, never to fire."""
         w = self.workload
-        counts = {"publish": w.publishes.count, "request": w.requests.count}
-        idle = not (w.publishes.count or w.requests.count or w.messages.valid or w.messages.invalid)
+        counts = {
+            "publish": w.publishes.count,
+            "request": w.requests.count,
+            "input": w.inputs.count,
+        }
+        idle = not (
+            w.publishes.count
+            or w.requests.count
+            or w.messages.valid
+            or w.messages.invalid
+            or w.inputs.count
+        )
         for i, step in enumerate(self.faults):
             trigger = step.trigger
             if isinstance(trigger, EventTrigger):
@@ -237,7 +301,9 @@ class Scenario(StrictModel):
                     ("faults", i, "trigger", "nth"),
                     "the {after} #{nth} never happens: the workload makes {count} {plural}",
                     after=after,
-                    plural={"publish": "publishes", "request": "requests"}[after],
+                    plural={"publish": "publishes", "request": "requests", "input": "inputs"}[
+                        after
+                    ],
                     nth=trigger.nth,
                     count=counts[after],
                 )
@@ -253,7 +319,7 @@ class Scenario(StrictModel):
                 raise _at(
                     ("faults", i, "trigger", "at_s"),
                     "at_s {at_s} falls after the workload ended: it has nothing to do "
-                    "(no publishes, requests or messages)",
+                    "(no publishes, requests, messages or inputs)",
                     at_s=trigger.at_s,
                 )
         return self

@@ -28,7 +28,7 @@ from nats.aio.msg import Msg
 from nats_fault_harness.errors import WaitTimeout
 from nats_fault_harness.history import History
 from nats_fault_harness.scenario._messages import message_id_of
-from nats_fault_harness.scenario._sut import HEALTH_TIMING_KEYS, HealthTimingSut
+from nats_fault_harness.services._protocol import HEALTH_TIMING_KEYS, HealthTimingSut
 
 __all__ = ["HEALTH_POLL_S", "HealthPoller", "LogCapture", "Observer"]
 
@@ -131,7 +131,7 @@ class Observer:
 
 
 HEALTH_POLL_S = 0.05
-"""How often the runner reads a :class:`~nats_fault_harness.scenario._sut.HealthSut`'s
+"""How often the runner reads a :class:`~nats_fault_harness.services._protocol.HealthSut`'s
 ``health()``."""
 
 

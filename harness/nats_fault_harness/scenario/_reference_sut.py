@@ -37,7 +37,7 @@ from nats_fault_harness.reference import (
     ServiceEvent,
     SubscriptionInfo,
 )
-from nats_fault_harness.scenario._sut import (
+from nats_fault_harness.services._protocol import (
     EventSink,
     FlushOutcome,
     MessageHandler,

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nats_fault_harness.checkers import (
@@ -38,11 +38,15 @@ from nats_fault_harness.checkers import (
 )
 from nats_fault_harness.errors import ConfigError, WaitTimeout
 from nats_fault_harness.history import History
+from nats_fault_harness.scenario._driver import Driver
 from nats_fault_harness.scenario._lag import LoopLag
 from nats_fault_harness.scenario._model import Scenario
 from nats_fault_harness.scenario._observer import HealthPoller, LogCapture, Observer
 from nats_fault_harness.scenario._schedule import SERVICE_EVENTS, Schedule
-from nats_fault_harness.scenario._sut import (
+from nats_fault_harness.scenario._topology import ScenarioEnv, build
+from nats_fault_harness.scenario._workload import Workload
+from nats_fault_harness.services import CapabilityMissing, capabilities_of
+from nats_fault_harness.services._protocol import (
     HealthSut,
     LoggingSut,
     PoolInit,
@@ -50,8 +54,6 @@ from nats_fault_harness.scenario._sut import (
     SutEnv,
     SutFactory,
 )
-from nats_fault_harness.scenario._topology import ScenarioEnv, build
-from nats_fault_harness.scenario._workload import Workload
 
 __all__ = ["ScenarioResult", "run_scenario"]
 
@@ -90,7 +92,10 @@ async def run_scenario(
         )
         for i, spec in enumerate(scenario.checkers)
     }
-    run = _Run(scenario, sut_factory(), env)
+    sut = sut_factory()
+    scenario, left_out = _fit(scenario, sut)
+    checkers = {k: v for k, v in checkers.items() if k.split("#")[0] not in left_out}
+    run = _Run(scenario, sut, env)
     try:
         async with asyncio.timeout(scenario.timeout_s):
             await run.execute()
@@ -101,7 +106,33 @@ async def run_scenario(
     finally:
         await run.cleanup()
     results = run_checkers(env.log.history, {"evidence": check_evidence, **checkers})
-    return ScenarioResult(env.log.history, results, compose(results, name=scenario.name))
+    verdict = compose(results, name=scenario.name)
+    if left_out:
+        note = "; ".join(f"{c} not checked: the service has no {v}" for c, v in left_out.items())
+        verdict = replace(verdict, message=f"{verdict.message} ({note})")
+    return ScenarioResult(env.log.history, results, verdict)
+
+
+def _fit(scenario: Scenario, sut: object) -> tuple[Scenario, dict[str, str]]:
+    """Check the service can run ``scenario``; leave out checkers it cannot feed.
+
+    Raises:
+        CapabilityMissing: the workload needs a capability the service lacks, or every
+            checker reads a view the service lacks (the scenario is then skipped).
+    """
+    name = str(getattr(sut, "name", type(sut).__name__))
+    caps = capabilities_of(sut)
+    needs = scenario.needs()
+    missing = sorted(set(needs) - caps)
+    if missing:
+        by = ", ".join(f"{needs[m]} needs {m}" for m in missing)
+        raise CapabilityMissing(name, missing, by)
+    views = scenario.checker_views()
+    left_out = {c: cap for c, cap in views.items() if cap not in caps}
+    if left_out and all(spec.name in left_out for spec in scenario.checkers):
+        by = ", ".join(f"the {c} checker reads {cap}" for c, cap in left_out.items())
+        raise CapabilityMissing(name, sorted(set(left_out.values())), by)
+    return scenario, left_out
 
 
 class _Run:
@@ -112,6 +143,7 @@ class _Run:
         self.lag = LoopLag(at=self.history.at)
         self.schedule: Schedule | None = None
         self.workload: Workload | None = None
+        self.driver: Driver | None = None
         self.started = False
         self.captures = contextlib.ExitStack()
         self.health_stop = asyncio.Event()
@@ -169,11 +201,17 @@ class _Run:
         self.history.client_event(self.sut.name, "pool_initialized", init.detail())
         self._poll_health()
         work.snapshot("started")
+        driver = None
+        if self.scenario.workload.inputs.count:
+            driver = self.driver = Driver(
+                self.scenario.workload.inputs, self.sut, self.history, schedule, prefix
+            )
+            await driver.start(built.direct_url)
         sampling = asyncio.create_task(self.lag.run(schedule.done))
         try:
             async with asyncio.TaskGroup() as tg:
                 timed = schedule.start(tg, asyncio.get_running_loop().time())
-                await work.run()
+                await asyncio.gather(work.run(), *([driver.run()] if driver else []))
                 schedule.done.set()
                 await asyncio.gather(*timed)
         finally:
@@ -187,6 +225,8 @@ class _Run:
             raise errors[0]
         await self.observer.ready()
         await work.settle()
+        if driver is not None:
+            await driver.settle()
         await self._drain()
         work.snapshot("end")
 
@@ -200,6 +240,8 @@ class _Run:
         if self.started:
             await self._stop_service()
         self.captures.close()
+        if self.driver is not None:
+            await self.driver.close()
         await self.observer.close()
         await asyncio.to_thread(self.env.links.pull_events)
 
@@ -224,13 +266,15 @@ class _Run:
 
     def _capture_logs(self) -> None:
         """Record what the service logs (``LoggingSut``) until it has stopped."""
-        if isinstance(self.sut, LoggingSut):
+        if "logs" in capabilities_of(self.sut):
+            assert isinstance(self.sut, LoggingSut)
             names = list(self.sut.loggers())
             self.captures.enter_context(LogCapture(self.history, lambda: self.sut.name, names))
 
     def _poll_health(self) -> None:
         """Read the service's ``health()`` (``HealthSut``) until just before it stops."""
-        if isinstance(self.sut, HealthSut):
+        if "health" in capabilities_of(self.sut):
+            assert isinstance(self.sut, HealthSut)
             poller = HealthPoller(self.history, self.sut.name, self.sut)
             poller.announce()
             self.health_task = asyncio.create_task(poller.run(self.health_stop))

@@ -22,7 +22,7 @@ class TimedTrigger(StrictModel):
 class EventTrigger(StrictModel):
     """Start when the ``nth`` event of kind ``after`` happens; heal after ``for_s``."""
 
-    after: Literal["publish", "batch_flush", "reconnect", "request"]
+    after: Literal["publish", "batch_flush", "reconnect", "request", "input"]
     nth: PosCount = 1
     for_s: Seconds | None = None
 

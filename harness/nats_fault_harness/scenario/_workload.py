@@ -29,7 +29,8 @@ from nats_fault_harness.scenario._messages import invalid_message, invalid_paylo
 from nats_fault_harness.scenario._model import Scenario
 from nats_fault_harness.scenario._observer import Observer
 from nats_fault_harness.scenario._schedule import Schedule
-from nats_fault_harness.scenario._sut import MessagingSut, ServiceUnderTest, StatsSut
+from nats_fault_harness.services import capabilities_of
+from nats_fault_harness.services._protocol import MessagingSut, ServiceUnderTest, StatsSut
 
 __all__ = ["Workload"]
 
@@ -63,7 +64,8 @@ class Workload:
         self.queued: list[str] = []
         self.recovered: set[str] = set()
         self.handled: dict[str, asyncio.Event] = {}
-        if self._messages_needed() and not isinstance(sut, MessagingSut):
+        self.caps = capabilities_of(sut)
+        if self._messages_needed() and "messages" not in self.caps:
             raise ConfigError(
                 f"workload.messages needs a service with publish_message and "
                 f"subscribe_messages; {type(sut).__name__} has neither",
@@ -126,7 +128,8 @@ class Workload:
 
     def snapshot(self, point: str) -> None:
         """Record the service's statistics as a ``stats`` event, if it reports any."""
-        if isinstance(self.sut, StatsSut):
+        if "stats" in self.caps:
+            assert isinstance(self.sut, StatsSut)
             stats = dict(self.sut.stats())
             self.history.client_event(self.sut.name, "stats", {"point": point, "stats": stats})
 

@@ -119,6 +119,7 @@ def test_make_checker_binds_params_and_rejects_unknown_ones(rec: Rec) -> None:
     assert make_checker("loop_lag")(rec.h).valid is True
     assert set(CHECKERS) == {
         "accounting",
+        "outputs",
         "exceptions",
         "backoff",
         "pool",

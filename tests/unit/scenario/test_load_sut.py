@@ -36,7 +36,7 @@ def test_bad_spec_is_named(spec: str, problem: str) -> None:
 
 def test_factory_result_must_implement_the_protocol() -> None:
     make = load_sut(f"{__name__}:not_a_sut")
-    with pytest.raises(ConfigError, match="does not implement ServiceUnderTest"):
+    with pytest.raises(ConfigError, match="is not a service under test"):
         make()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from nats_fault_harness.reference import RetryRecord, ServiceEvent
 from nats_fault_harness.scenario._reference_sut import ReferenceSut
-from nats_fault_harness.scenario._sut import SutEnv
+from nats_fault_harness.services._protocol import SutEnv
 
 
 def _sut(log: list[RetryRecord]) -> tuple[ReferenceSut, list[tuple[str, dict[str, Any]]]]:

@@ -178,7 +178,7 @@ def test_every_invalid_fixture_is_covered() -> None:
         (
             HEAD + "faults:\n  - fault: down\n    trigger: {at_s: 1}\n",
             "{p}:6: faults[0].trigger.at_s: at_s 1.0 falls after the workload ended: it has "
-            "nothing to do (no publishes, requests or messages)",
+            "nothing to do (no publishes, requests, messages or inputs)",
         ),
         (
             "name: x\nclaims: [a]\ncheckers:\n  - name: backoff\n    params: {base: abc}\n",

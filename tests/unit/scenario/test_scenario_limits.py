@@ -325,7 +325,7 @@ def _embed(model: type[BaseModel], field: str, value: Any) -> tuple[dict[str, An
     if name == "ServerOptions":
         data["topology"] = {"server": {field: value}}
         return data, f"topology.server.{field}"
-    if name in ("Publishes", "Requests", "Messages"):
+    if name in ("Publishes", "Requests", "Messages", "Inputs"):
         data["workload"] = {name.lower(): {field: value}}
         return data, f"workload.{name.lower()}.{field}"
     if name in ("TimedTrigger", "EventTrigger"):

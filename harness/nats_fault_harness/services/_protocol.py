@@ -284,8 +284,9 @@ def _checked(spec: str, factory: Callable[[], object]) -> SutFactory:
         missing = [m for m in _METHODS if not callable(getattr(sut, m, None))]
         if missing or not isinstance(getattr(sut, "name", None), str):
             raise ConfigError(
-                f"SUT spec {spec!r}: {type(sut).__name__} does not implement "
-                f"ServiceUnderTest (missing: {', '.join(missing) or 'name'})",
+                f"SUT spec {spec!r}: {type(sut).__name__} is not a service under test "
+                f"(missing: {', '.join(missing) or 'name'}); derive it from "
+                "nats_fault_harness.services.Service, or implement ServiceUnderTest",
                 where="sut",
                 value=spec,
             )
@@ -294,14 +295,6 @@ def _checked(spec: str, factory: Callable[[], object]) -> SutFactory:
     return make
 
 
-_METHODS: Sequence[str] = (
-    "start",
-    "publish",
-    "publish_batched",
-    "flush",
-    "recover",
-    "request",
-    "subscribe",
-    "unsubscribe",
-    "stop",
-)
+_METHODS: Sequence[str] = ("start", "stop")
+"""What every service must have; the rest depends on its capabilities
+(:data:`nats_fault_harness.services.CAPABILITIES`), checked per scenario."""
