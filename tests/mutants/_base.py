@@ -192,7 +192,9 @@ class MutantSut(ReferenceSut):
         service = self._service = self.service_class(config)
         self._broker = self.broker_class(service)
         service.add_observer(self._observe)
-        return _pool_init(await service.connect(), config.name)
+        init = _pool_init(await service.connect(), config.name)
+        await self._serve(env)
+        return init
 
     async def request(self, subject: str, data: bytes, timeout: float) -> Any:
         """The reply's payload, or whatever else the service returned instead of a reply."""

@@ -177,10 +177,16 @@ def _start_problem(history: History, service: str, expect: str) -> str | None:
 
 
 def _activity(history: History, service: str) -> list[tuple[float, float, bool]]:
-    """``(from, to, failed)`` of each service operation, and each client event as a point."""
+    """``(from, to, failed)`` of each service operation, and each client event as a point.
+
+    The inputs the harness's driver sent to a consumer-shaped service are its work too:
+    each counts from its sending until its completion.
+    """
     spans: list[tuple[float, float, bool]] = []
     for op in operations(history):
-        if op.invoke.process != service:
+        if op.invoke.process != service and not (
+            op.invoke.process == "driver" and op.invoke.f == "input"
+        ):
             continue
         end = op.completion.t if op.completion else float("inf")
         spans.append((op.invoke.t, end, op.outcome in ("fail", "info")))

@@ -143,11 +143,13 @@ def check_outputs(
         )
     if lost:
         problems.append(
-            f"{len(lost)} inputs sent on a healthy link were never answered: {listing(lost)}"
+            f"{len(lost)} inputs were never answered, and no fault that loses messages, no "
+            f"outage and no lost connection explains it: {listing(lost)}"
         )
     if late:
         problems.append(
-            f"{len(late)} answered later than {latency_budget_s}s on a healthy link: "
+            f"{len(late)} answered later than {latency_budget_s}s with no fault or outage "
+            "to explain it: "
             + listing(late)
         )
     if problems:

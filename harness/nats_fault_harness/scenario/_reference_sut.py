@@ -15,13 +15,22 @@ history client events following the checkers' conventions:
 
 Optional views: ``stats()``, ``health()`` / ``health_timing()`` (``is_healthy()`` and the
 health-check and keep-alive settings) and ``loggers()`` (``nats_service``).
+
+Consumer side (``respond``, ``republish``): when a scenario's driver sends inputs
+(``SutEnv.inputs``), the adapter subscribes, through the service's own ``subscribe()``,
+a responder on ``ref.quote`` (queue group ``ref``) that answers each request with
+``{"id", "quoted": true}`` through the service's confirmed ``publish()``, or a republisher
+on ``ref.orders`` that publishes ``{"id", "processed": true}`` to ``ref.orders.done``. A
+handler whose publish fails reports a ``handler_error`` event (the input is then lost:
+core NATS, at most once).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -37,6 +46,7 @@ from nats_fault_harness.reference import (
     ServiceEvent,
     SubscriptionInfo,
 )
+from nats_fault_harness.services import CAPABILITIES, Endpoint, Service
 from nats_fault_harness.services._protocol import (
     EventSink,
     FlushOutcome,
@@ -73,10 +83,15 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class ReferenceSut:
+RESPOND = Endpoint("ref.quote", queue="ref", name="quote")
+REPUBLISH = Endpoint("ref.orders", output="ref.orders.done", queue="ref", name="orders")
+
+
+class ReferenceSut(Service):
     """Drives one :class:`NATSService`; see the module docstring for the event mapping."""
 
     name = "sut"
+    capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
 
     def __init__(self) -> None:
         self._service: NATSService | None = None
@@ -98,7 +113,41 @@ class ReferenceSut:
         service = self._service = NATSService(config)
         self._broker = NATSMessageBroker(service)
         service.add_observer(self._observe)
-        return _pool_init(await service.connect(), config.name)
+        init = _pool_init(await service.connect(), config.name)
+        await self._serve(env)
+        return init
+
+    async def _serve(self, env: SutEnv) -> None:
+        """Subscribe the consumer the scenario's driver needs (``env.inputs``), if any."""
+        if env.inputs == "respond":
+            await self._svc().subscribe(RESPOND.subject, self._answer, queue=RESPOND.queue or "")
+        elif env.inputs == "republish":
+            await self._svc().subscribe(
+                REPUBLISH.subject, self._process, queue=REPUBLISH.queue or ""
+            )
+
+    def endpoints(self) -> Sequence[Endpoint]:
+        """The quote responder and the order republisher."""
+        return (RESPOND, REPUBLISH)
+
+    async def _answer(self, msg: IncomingMessage) -> None:
+        await self._reply(msg.reply, {"id": self._input_id(msg.data), "quoted": True})
+
+    async def _process(self, msg: IncomingMessage) -> None:
+        assert REPUBLISH.output is not None
+        await self._reply(REPUBLISH.output, {"id": self._input_id(msg.data), "processed": True})
+
+    async def _reply(self, subject: str, body: Mapping[str, Any]) -> None:
+        if not subject:
+            return
+        try:
+            await self._svc().publish(subject, json.dumps(body).encode())
+        except Exception as exc:  # the handler's error is reported, not raised into nats-py
+            if self._report is not None:
+                self._report("handler_error", {"id": body.get("id"), "error": repr(exc)})
+
+    def _input_id(self, data: bytes) -> str | None:
+        return self.output_id(RESPOND, data)
 
     async def stop(self) -> None:
         """Close the service, then write every held event."""

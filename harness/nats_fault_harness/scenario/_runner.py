@@ -177,8 +177,13 @@ class _Run:
             r.subject if r.count and r.responder else None,
         )
         await schedule.apply_early()
+        inputs = self.scenario.workload.inputs
         sut_env = SutEnv(
-            built.servers, built.member_urls, dict(self.scenario.service), self.history.at
+            built.servers,
+            built.member_urls,
+            dict(self.scenario.service),
+            self.history.at,
+            ("respond" if inputs.mode == "request" else "republish") if inputs.count else None,
         )
         self._capture_logs()
         op = self.history.invoke(self.sut.name, "start", {})

@@ -44,7 +44,7 @@ class Schedule:
         self.built, self.log, self.observer, self.lag = built, log, observer, lag
         self.done = asyncio.Event()
         self.counts: dict[str, int] = dict.fromkeys(
-            ("publish", "batch_flush", "reconnect", "request"), 0
+            ("publish", "batch_flush", "reconnect", "request", "input"), 0
         )
         self._early: dict[int, Fault] = {}
         self._tg: asyncio.TaskGroup | None = None

@@ -49,12 +49,16 @@ class SutEnv:
             single server every member dials the one link.
         service: the scenario's ``service`` overrides, for the service to validate.
         at: converts ``time.monotonic()`` to history time.
+        inputs: the kind of endpoint (``"respond"`` or ``"republish"``) the scenario's
+            driver will send inputs to, if any: a service that sets its consumers up on
+            demand subscribes them in ``start()``; most services ignore it.
     """
 
     servers: tuple[str, ...]
     member_urls: tuple[str, ...]
     service: Mapping[str, Any] = field(default_factory=dict)
     at: Callable[[float], float] = float
+    inputs: str | None = None
 
 
 @dataclass(frozen=True)
