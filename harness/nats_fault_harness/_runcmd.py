@@ -123,6 +123,8 @@ class _Progress:
         else:
             verdict = "INVALID" if "verdict" in props else "ERROR"
         message = str(props.get("message") or (report.longreprtext if report.failed else ""))
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2]).removeprefix("Skipped: ")
         label = report.nodeid  # odd bytes of a file name print as escapes (see above)
         print(
             f"[{self.done}/{self.total}] {label:<60} {verdict:<8} {report.duration:6.1f}s",
@@ -132,7 +134,7 @@ class _Progress:
             print(_indent(str(props["evidence"])), flush=True)
         if verdict == "ERROR":
             self._print_cause(report)
-        elif verdict not in ("valid", "skipped"):
+        elif verdict != "valid":
             print(_indent(message.strip()), flush=True)
         self.rows.append(
             {
