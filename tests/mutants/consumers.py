@@ -17,7 +17,7 @@ from typing import Any
 
 from nats_fault_harness.reference import IncomingMessage
 from nats_fault_harness.scenario import ServiceUnderTest
-from nats_fault_harness.scenario._reference_sut import REPUBLISH
+from nats_fault_harness.scenario._reference_sut import REPUBLISH, RESPOND
 from nats_fault_harness.services import EventSink, PoolInit, SutEnv
 from tests.mutants._base import MutantSut
 from tests.mutants._mutant import Mutant
@@ -29,6 +29,7 @@ __all__ = [
     "respond_replays_after_reconnect",
     "respond_stale_reply_cache",
     "respond_stops_after_error",
+    "respond_without_queue_group",
 ]
 
 
@@ -140,6 +141,19 @@ def respond_replays_after_reconnect() -> ServiceUnderTest:
     return _ReplaysAfterReconnect()
 
 
+class _NoQueueGroup(MutantSut):
+    async def _serve(self, env: SutEnv) -> None:
+        if env.inputs == "respond":  # the defect: a plain subscription, no queue group
+            await self._svc().subscribe(RESPOND.subject, self._answer)
+        else:
+            await super()._serve(env)
+
+
+def respond_without_queue_group() -> ServiceUnderTest:
+    """The responder subscribes without its queue group: every instance answers."""
+    return _NoQueueGroup()
+
+
 def _json(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
@@ -179,5 +193,12 @@ CATALOG = (
         ("consumer.respond-once",),
         "after a reconnect the responder answers its last 3 requests again",
         ("respond-during-reset",),
+    ),
+    Mutant(
+        "respond_without_queue_group",
+        "consumers",
+        ("consumer.respond-once",),
+        "the responder subscribes without its queue group, so every instance answers",
+        ("respond-queue-group-partition",),
     ),
 )

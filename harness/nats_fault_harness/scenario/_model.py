@@ -244,6 +244,7 @@ class Scenario(StrictModel):
     faults: Annotated[tuple[FaultStep, ...], Field(max_length=MAX_ITEMS)] = ()
     checkers: Annotated[tuple[CheckerSpec, ...], Field(min_length=1, max_length=MAX_ITEMS)]
     expect: Expect = Field(default_factory=Expect)
+    instances: Annotated[int, Strict(), Field(ge=1, le=8)] = 1
     timeout_s: Seconds = 60.0
     markers: Annotated[tuple[Marker, ...], Field(max_length=MAX_ITEMS)] = ()
     seed: Seed | None = None
@@ -322,6 +323,26 @@ class Scenario(StrictModel):
                     "(no publishes, requests, messages or inputs)",
                     at_s=trigger.at_s,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _instances_consume(self) -> Scenario:
+        """Several instances only make sense for consumer-shaped work (a queue group)."""
+        w = self.workload
+        client_shaped = (
+            w.publishes.count
+            or w.requests.count
+            or w.subscriptions
+            or w.messages.valid
+            or w.messages.invalid
+        )
+        if self.instances > 1 and (client_shaped or not w.inputs.count):
+            raise _at(
+                ("instances",),
+                "instances {n} needs a workload of inputs only (several consumers of the "
+                "same subjects); drive a client-shaped workload with one instance",
+                n=self.instances,
+            )
         return self
 
     @model_validator(mode="after")

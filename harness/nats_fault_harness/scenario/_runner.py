@@ -95,7 +95,7 @@ async def run_scenario(
     sut = sut_factory()
     scenario, left_out = _fit(scenario, sut)
     checkers = {k: v for k, v in checkers.items() if k.split("#")[0] not in left_out}
-    run = _Run(scenario, sut, env)
+    run = _Run(scenario, sut, env, sut_factory)
     try:
         async with asyncio.timeout(scenario.timeout_s):
             await run.execute()
@@ -136,8 +136,16 @@ def _fit(scenario: Scenario, sut: object) -> tuple[Scenario, dict[str, str]]:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, sut: ServiceUnderTest, env: ScenarioEnv) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        sut: ServiceUnderTest,
+        env: ScenarioEnv,
+        factory: SutFactory | None = None,
+    ) -> None:
         self.scenario, self.sut, self.env = scenario, sut, env
+        self.factory = factory
+        self.instances: list[tuple[str, ServiceUnderTest]] = []
         self.history = env.log.history
         self.observer = Observer(self.history)
         self.lag = LoopLag(at=self.history.at)
@@ -206,6 +214,7 @@ class _Run:
         self.history.client_event(self.sut.name, "pool_initialized", init.detail())
         self._poll_health()
         work.snapshot("started")
+        await self._start_instances(built.servers, sut_env)
         driver = None
         if self.scenario.workload.inputs.count:
             driver = self.driver = Driver(
@@ -235,6 +244,31 @@ class _Run:
         await self._drain()
         work.snapshot("end")
 
+    async def _start_instances(self, servers: tuple[str, ...], env: SutEnv) -> None:
+        """Start the scenario's further instances (a queue group spread over the nodes).
+
+        Instance ``i`` gets the server list rotated by ``i``, so on a cluster it dials
+        node ``i`` first; its events are recorded under ``<name>#<i>``. An instance that
+        fails to start ends the run with its error (never a verdict on fewer consumers).
+        """
+        for i in range(1, self.scenario.instances):
+            assert self.factory is not None
+            sut = self.factory()
+            name = f"{self.sut.name}#{i}"
+            k = i % len(servers)
+            op = self.history.invoke(name, "start", {"instance": i})
+            self.instances.append((name, sut))
+
+            def sink(kind: str, detail: Mapping[str, Any], name: str = name) -> None:
+                self.history.client_event(name, kind, dict(detail))
+
+            try:
+                await sut.start(replace(env, servers=servers[k:] + servers[:k]), sink)
+            except Exception as exc:
+                op.fail(exc)
+                raise
+            op.ok({"started": True})
+
     async def cleanup(self) -> None:
         if self.schedule is not None:
             self.schedule.done.set()
@@ -243,14 +277,16 @@ class _Run:
         if self.health_task is not None:
             await self.health_task
         if self.started:
-            await self._stop_service()
+            await self._stop_service(self.sut.name, self.sut)
+        for name, sut in self.instances:
+            await self._stop_service(name, sut)
         self.captures.close()
         if self.driver is not None:
             await self.driver.close()
         await self.observer.close()
         await asyncio.to_thread(self.env.links.pull_events)
 
-    async def _stop_service(self) -> None:
+    async def _stop_service(self, name: str, sut: ServiceUnderTest) -> None:
         """``sut.stop()``, bounded by :data:`STOP_S` even if it swallows its cancellation.
 
         ``asyncio.timeout`` only cancels the awaited coroutine and then waits for it: a
@@ -259,7 +295,7 @@ class _Run:
         :data:`STOP_CANCEL_S` more, and then abandoned (recorded as such; the loop's end
         does not wait for it either, see :mod:`nats_fault_harness.scenario._loop`).
         """
-        task = asyncio.create_task(self.sut.stop(), name=f"{self.sut.name}-stop")
+        task = asyncio.create_task(sut.stop(), name=f"{name}-stop")
         done, _ = await asyncio.wait({task}, timeout=STOP_S)
         if done:
             task.result()  # what stop() raised is the run's error, as before
@@ -267,7 +303,7 @@ class _Run:
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=STOP_CANCEL_S)
         detail = {"timeout": STOP_S, "abandoned": not done}
-        self.history.client_event(self.sut.name, "stop_timeout", detail)
+        self.history.client_event(name, "stop_timeout", detail)
 
     def _capture_logs(self) -> None:
         """Record what the service logs (``LoggingSut``) until it has stopped."""

@@ -124,3 +124,17 @@ def test_a_checker_without_its_view_is_left_out_or_the_scenario_skipped() -> Non
     )
     with pytest.raises(CapabilityMissing, match="the logs checker reads logs"):
         _fit(only_logs, Batcher())
+
+
+def test_several_instances_need_a_workload_of_inputs_only() -> None:
+    from nats_fault_harness.scenario import ScenarioError, parse_scenario
+
+    base = "name: x\nclaims: [consumer.respond-once]\ncheckers: [{name: outputs}]\n"
+    claims = load_claims(SCENARIOS / "claims.yaml")
+    ok = parse_scenario(base + "instances: 2\nworkload: {inputs: {count: 3}}\n", claims=claims)
+    assert ok.instances == 2
+    with pytest.raises(ScenarioError, match="instances 2 needs a workload of inputs only"):
+        parse_scenario(
+            base + "instances: 2\nworkload: {inputs: {count: 3}, publishes: {count: 1}}\n",
+            claims=claims,
+        )

@@ -95,7 +95,8 @@ def test_every_invalid_fixture_is_covered() -> None:
         (
             "",
             "{p}:1: empty file; expected a mapping with keys name, description, claims, "
-            "topology, service, workload, faults, checkers, expect, timeout_s, markers, seed",
+            "topology, service, workload, faults, checkers, expect, instances, timeout_s, "
+            "markers, seed",
         ),
         ("- a\n- b\n", "{p}:1: expected a mapping at the top level, got a list"),
         (
@@ -119,7 +120,8 @@ def test_every_invalid_fixture_is_covered() -> None:
         (
             HEAD + "bogus: 1\n",
             "{p}:4: bogus: unknown key 'bogus'; allowed: name, description, claims, "
-            "topology, service, workload, faults, checkers, expect, timeout_s, markers, seed",
+            "topology, service, workload, faults, checkers, expect, instances, timeout_s, "
+            "markers, seed",
         ),
         (
             HEAD + "topology: {kind: server, size: 2}\n",
