@@ -45,7 +45,7 @@ from nats_fault_harness.scenario._observer import HealthPoller, LogCapture, Obse
 from nats_fault_harness.scenario._schedule import SERVICE_EVENTS, Schedule
 from nats_fault_harness.scenario._topology import ScenarioEnv, build
 from nats_fault_harness.scenario._workload import Workload
-from nats_fault_harness.services import CapabilityMissing, capabilities_of
+from nats_fault_harness.services import CAPABILITIES, CapabilityMissing, capabilities_of
 from nats_fault_harness.services._protocol import (
     HealthSut,
     LoggingSut,
@@ -108,7 +108,10 @@ async def run_scenario(
     results = run_checkers(env.log.history, {"evidence": check_evidence, **checkers})
     verdict = compose(results, name=scenario.name)
     if left_out:
-        note = "; ".join(f"{c} not checked: the service has no {v}" for c, v in left_out.items())
+        note = "; ".join(
+            f"{c} not checked: the service has no {CAPABILITIES[v][0]}()"
+            for c, v in left_out.items()
+        )
         verdict = replace(verdict, message=f"{verdict.message} ({note})")
     return ScenarioResult(env.log.history, results, verdict)
 

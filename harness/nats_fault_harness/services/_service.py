@@ -309,11 +309,18 @@ def _implements(sut: object, method: str) -> bool:
 
 
 def capabilities_of(sut: object) -> frozenset[str]:
-    """What ``sut`` can do: its declared ``capabilities`` (a :class:`Service`), or, for a
-    service without the attribute, what its methods and optional views implement."""
+    """What ``sut`` can do: its declared ``capabilities`` (a :class:`Service`) whose methods
+    it has, or, for a service without the attribute, what its methods and optional views
+    implement."""
     declared = getattr(sut, "capabilities", None)
     if isinstance(sut, Service) or declared is not None:
-        return frozenset(declared or ())
+        # what it declares and really has (a wrapper may forward the attribute but not
+        # every method)
+        return frozenset(
+            c
+            for c in declared or ()
+            if c in CAPABILITIES and all(_implements(sut, m) for m in CAPABILITIES[c])
+        )
     caps = {c for c in _CLIENT_SHAPED if all(_implements(sut, m) for m in CAPABILITIES[c])}
     caps.update(c for c, view in _VIEWS.items() if isinstance(sut, view))
     return frozenset(caps)
