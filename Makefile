@@ -8,10 +8,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/compat/node/node_modules/.installed
 PYTEST_ARGS ?=
+JOBS ?= 4
 # The node compatibility client is installed only where its package.json exists.
 NODE_DEPS := $(if $(wildcard tests/compat/node/package.json),$(NODE_STAMP),)
 
-.PHONY: run smoke test lint typecheck pytest bench clean
+.PHONY: run smoke test lint typecheck pytest pytest-sequential bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +36,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Two groups: everything but the mutants on $(JOBS) xdist workers, then the mutants, which
+# run their own two `nats-harness run` processes at a time and need the whole group in one
+# process (the control re-runs what killed them). Each group prints its wall time.
 pytest: $(STAMP) $(NODE_DEPS)
+	@start=$$(date +%s); \
+	$(PY) -m pytest -n $(JOBS) --ignore=tests/mutants --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: group 1 (suite without mutants, -n $(JOBS)): $$(( $$(date +%s) - start )) s, exit $$rc"; \
+	[ $$rc -eq 0 ] || exit $$rc
+	@start=$$(date +%s); \
+	$(PY) -m pytest tests/mutants $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: group 2 (mutants): $$(( $$(date +%s) - start )) s, exit $$rc"; \
+	exit $$rc
+
+# The whole suite in one sequential process (the reference for the parallel speed-up).
+pytest-sequential: $(STAMP) $(NODE_DEPS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
