@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from nats_fault_harness._live import LiveLine
 from nats_fault_harness.report._paths import (
     DEFAULT_FOLDER,
     KEEP_RUNS,
@@ -84,8 +85,11 @@ class _Progress:
     so the lines come in completion order; the summary's rows follow ``order``.
     """
 
-    def __init__(self, order: Sequence[str]) -> None:
+    def __init__(self, order: Sequence[str], live: LiveLine | None = None) -> None:
         self.order = {nodeid: i for i, nodeid in enumerate(order)}
+        self.live = live
+        self.width = min(max((len(n) for n in order), default=20), 120)
+        """The name column: the longest node id (up to 120), so verdicts line up."""
         self.total = len(order)
         self.done = 0
         self.rows: list[dict[str, Any]] = []
@@ -108,10 +112,22 @@ class _Progress:
         """The rows in collection order, whatever order the scenarios finished in."""
         return sorted(self.rows, key=lambda row: self.order.get(row["id"], len(self.order)))
 
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        if self.live is not None:
+            self.live.started(nodeid)
+
+    def _print(self, text: str) -> None:
+        if self.live is not None:
+            self.live.print(text)
+        else:
+            print(text, flush=True)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         final = report.when == "call" or (report.when == "setup" and not report.passed)
         if not final:
             return
+        if self.live is not None:
+            self.live.finished(report.nodeid)
         self.done += 1
         props = dict(report.user_properties)
         if report.passed:
@@ -126,16 +142,15 @@ class _Progress:
         if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2]).removeprefix("Skipped: ")
         label = report.nodeid  # odd bytes of a file name print as escapes (see above)
-        print(
-            f"[{self.done}/{self.total}] {label:<60} {verdict:<8} {report.duration:6.1f}s",
-            flush=True,
-        )
+        counter = f"[{self.done}/{self.total}]".ljust(len(f"[{self.total}/{self.total}]"))
+        line = f"{counter} {label:<{self.width}} {verdict:<8} {report.duration:6.1f}s"
         if props.get("evidence"):
-            print(_indent(str(props["evidence"])), flush=True)
+            line += "\n" + _indent(str(props["evidence"]))
         if verdict == "ERROR":
-            self._print_cause(report)
+            line += "\n" + self._cause(report)
         elif verdict != "valid":
-            print(_indent(message.strip()), flush=True)
+            line += "\n" + _indent(message.strip())
+        self._print(line)
         self.rows.append(
             {
                 "id": report.nodeid,
@@ -147,7 +162,7 @@ class _Progress:
             }
         )
 
-    def _print_cause(self, report: pytest.TestReport) -> None:
+    def _cause(self, report: pytest.TestReport) -> str:
         """The exception that ended a scenario, in a line or two; once for a repeated cause.
 
         The whole traceback is in the JSON summary and the HTML fault report.
@@ -157,9 +172,8 @@ class _Progress:
         cause = crash_message(report) or report.longreprtext.strip().splitlines()[-1:][0]
         first = self.causes.setdefault(cause, self.done)
         if first != self.done:
-            print(f"    the same error as [{first}/{self.total}]", flush=True)
-        else:
-            print(_indent(cause, limit=4), flush=True)
+            return f"    the same error as [{first}/{self.total}]"
+        return _indent(cause, limit=4)
 
 
 def _holds_any(path: Path, files: set[Path]) -> bool:
@@ -379,9 +393,23 @@ def run_scenarios(
     args = _base_args(paths, sut, selection)
     args += ["--fault-report", str(html), "--fault-report-command", command]
     args += ["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"]
-    progress = _Progress(collected.selected)
+    from nats_fault_harness import _proc
+    from nats_fault_harness.scenario._progress import ENV
+
+    folder = _proc.own_temp_dir("nfh-progress-")
+    previous = os.environ.get(ENV)
+    os.environ[ENV] = str(folder)  # the xdist workers inherit it
     started = time.monotonic()
-    code = int(pytest.main(args, plugins=[progress]))
+    try:
+        with LiveLine(folder) as live:
+            progress = _Progress(collected.selected, live)
+            code = int(pytest.main(args, plugins=[progress]))
+    finally:
+        if previous is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = previous
+        _proc.forget_dir(folder)
     elapsed = time.monotonic() - started
     counts: dict[str, int] = {}
     for row in progress.rows:

@@ -146,10 +146,14 @@ def _test_for(scenario: Scenario) -> Callable[..., None]:
             make_server=nats_server_factory,
             make_cluster=nats_faulty_cluster,
         )
+        from nats_fault_harness.scenario._progress import phase_writer
         from nats_fault_harness.services import CapabilityMissing
 
         try:
-            result = run_bounded(run_scenario(scenario, sut_factory=factory, env=env))
+            progress = phase_writer(request.node.nodeid)
+            result = run_bounded(
+                run_scenario(scenario, sut_factory=factory, env=env, progress=progress)
+            )
         except CapabilityMissing as exc:  # never valid, never failed: not run at all
             request.node.user_properties.append(("verdict", "skipped"))
             pytest.skip(f"scenario {scenario.name!r} not run: {exc}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,9 +77,16 @@ class ScenarioResult:
 
 
 async def run_scenario(
-    scenario: Scenario, *, sut_factory: SutFactory, env: ScenarioEnv
+    scenario: Scenario,
+    *,
+    sut_factory: SutFactory,
+    env: ScenarioEnv,
+    progress: Callable[[str], None] | None = None,
 ) -> ScenarioResult:
     """Run ``scenario`` against a fresh service from ``sut_factory`` in ``env``.
+
+    ``progress``, if given, is called with each phase's name as the run enters it (see
+    :data:`nats_fault_harness.scenario._progress.PHASES`).
 
     Raises:
         ConfigError: the scenario asks for something the runner or the service rejects.
@@ -96,6 +103,7 @@ async def run_scenario(
     scenario, left_out = _fit(scenario, sut)
     checkers = {k: v for k, v in checkers.items() if k.split("#")[0] not in left_out}
     run = _Run(scenario, sut, env, sut_factory)
+    run.progress = progress or _silent
     try:
         async with asyncio.timeout(scenario.timeout_s):
             await run.execute()
@@ -105,6 +113,7 @@ async def run_scenario(
         ) from exc
     finally:
         await run.cleanup()
+    run.progress("checkers")
     results = run_checkers(env.log.history, {"evidence": check_evidence, **checkers})
     verdict = compose(results, name=scenario.name)
     if left_out:
@@ -114,6 +123,10 @@ async def run_scenario(
         )
         verdict = replace(verdict, message=f"{verdict.message} ({note})")
     return ScenarioResult(env.log.history, results, verdict)
+
+
+def _silent(phase: str) -> None:
+    """No progress reporting."""
 
 
 def _fit(scenario: Scenario, sut: object) -> tuple[Scenario, dict[str, str]]:
@@ -149,6 +162,7 @@ class _Run:
         self.scenario, self.sut, self.env = scenario, sut, env
         self.factory = factory
         self.instances: list[tuple[str, ServiceUnderTest]] = []
+        self.progress: Callable[[str], None] = _silent
         self.history = env.log.history
         self.observer = Observer(self.history)
         self.lag = LoopLag(at=self.history.at)
@@ -161,6 +175,7 @@ class _Run:
         self.health_task: asyncio.Task[None] | None = None
 
     async def execute(self) -> None:
+        self.progress("topology")
         built = await asyncio.to_thread(build, self.scenario, self.env)
         schedule = self.schedule = Schedule(
             self.scenario.faults, built, self.env.log, self.observer, self.lag
@@ -187,6 +202,7 @@ class _Run:
             work.observed_subjects,
             r.subject if r.count and r.responder else None,
         )
+        self.progress("faults")
         await schedule.apply_early()
         inputs = self.scenario.workload.inputs
         sut_env = SutEnv(
@@ -197,6 +213,7 @@ class _Run:
             ("respond" if inputs.mode == "request" else "republish") if inputs.count else None,
         )
         self._capture_logs()
+        self.progress("start")
         op = self.history.invoke(self.sut.name, "start", {})
         self.started = True  # a failed start may leave connections to stop
         try:
@@ -224,6 +241,7 @@ class _Run:
                 self.scenario.workload.inputs, self.sut, self.history, schedule, prefix
             )
             await driver.start(built.direct_url)
+        self.progress("workload")
         sampling = asyncio.create_task(self.lag.run(schedule.done))
         try:
             async with asyncio.TaskGroup() as tg:
@@ -237,9 +255,11 @@ class _Run:
         detail = self.lag.detail()
         if detail["count"]:
             self.history.client_event(self.sut.name, "loop_lag", detail)
+        self.progress("heal")
         errors = await asyncio.to_thread(self.env.log.heal_all)  # the final heal
         if errors:
             raise errors[0]
+        self.progress("drain")
         await self.observer.ready()
         await work.settle()
         if driver is not None:
@@ -273,6 +293,7 @@ class _Run:
             op.ok({"started": True})
 
     async def cleanup(self) -> None:
+        self.progress("stop")
         if self.schedule is not None:
             self.schedule.done.set()
         await asyncio.shield(asyncio.to_thread(self.env.log.heal_all))
