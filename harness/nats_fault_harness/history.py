@@ -17,15 +17,17 @@ immutable snapshots. It serializes to JSON and back without loss of the fields c
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 __all__ = [
+    "NATS_CALLBACKS",
     "ClientEvent",
     "ErrorInfo",
     "FaultRecord",
@@ -37,6 +39,17 @@ __all__ = [
 ]
 
 OpType = Literal["invoke", "ok", "fail", "info"]
+NATS_CALLBACKS: dict[str, str] = {
+    "error_cb": "error",
+    "disconnected_cb": "disconnected",
+    "reconnected_cb": "reconnected",
+    "closed_cb": "closed",
+    "lame_duck_mode_cb": "lame_duck",
+    "discovered_server_cb": "discovered_server",
+}
+"""The nats-py callbacks :meth:`History.nats_callbacks` records: keyword -> client event kind
+(``error_cb`` records ``slow_consumer`` for a ``SlowConsumerError``)."""
+
 ClientEventKind = Literal[
     "connected",
     "disconnected",
@@ -389,31 +402,83 @@ class History:
         return [r for r in self.records() if isinstance(r, ProxyEvent)]
 
     # ------------------------------------------------------------------ nats-py wiring
-    def nats_callbacks(self, client: str) -> dict[str, Callable[..., Awaitable[None]]]:
-        """Callbacks for ``nats.connect(**history.nats_callbacks("svc"))``.
+    def nats_callbacks(
+        self,
+        client: str,
+        *,
+        accepts: Callable[..., Any] | None = None,
+        only: Iterable[str] | None = None,
+        **app_callbacks: Callable[..., Any] | None,
+    ) -> dict[str, Callable[..., Awaitable[None]]]:
+        """Callbacks for ``nats.connect(**history.nats_callbacks("svc"))`` that record events.
 
-        Each records a client event; ``error_cb`` records the error as data and tags
-        ``SlowConsumerError`` as ``slow_consumer``.
+        Each callback records a client event of ``client`` (``error_cb`` records the error
+        as data and tags ``SlowConsumerError`` as ``slow_consumer``). Without arguments it
+        returns all six of :data:`NATS_CALLBACKS`.
+
+        The application's own callbacks are given by name and wrapped: the wrapper records
+        the event first, then calls the application's callback with the same arguments and
+        awaits it if it returned an awaitable, so sync and async callbacks both work (the
+        wrappers are coroutine functions, as nats-py requires). An exception raised by the
+        application's callback propagates unchanged; the event is already recorded.
+        ``None`` counts as not given::
+
+            nats.connect(url, **history.nats_callbacks("svc", error_cb=on_error))
+
+        A client that takes fewer keywords than nats-py (FastStream's ``NatsBroker`` has no
+        ``lame_duck_mode_cb``) gets only those it accepts: ``accepts`` keeps the keywords
+        the callable's signature names (all of them if it takes ``**kwargs``), ``only``
+        keeps the names listed; both together keep what both allow::
+
+            NatsBroker(url, **history.nats_callbacks("svc", accepts=NatsBroker))
+
+        Raises:
+            TypeError: an application callback under a name that is not one of
+                :data:`NATS_CALLBACKS`, a name in ``only`` that is not one, an application
+                callback that ``accepts``/``only`` leave out (it would silently never run),
+                or an ``accepts`` whose signature cannot be read.
         """
-
-        async def error_cb(exc: Exception) -> None:
-            kind = "slow_consumer" if type(exc).__name__ == "SlowConsumerError" else "error"
-            self.client_event(client, kind, {"error": exc})
-
-        def simple(kind: str) -> Callable[[], Awaitable[None]]:
-            async def callback() -> None:
-                self.client_event(client, kind)
-
-            return callback
-
+        for name in list(app_callbacks) + list(only or ()):
+            if name not in NATS_CALLBACKS:
+                raise TypeError(
+                    f"nats_callbacks() got an unknown callback {name!r}; "
+                    f"the callbacks are {', '.join(NATS_CALLBACKS)}"
+                )
+        kept = set(NATS_CALLBACKS) if only is None else set(only)
+        if accepts is not None:
+            kept &= _keywords_accepted(accepts)
+        dropped = sorted(n for n, cb in app_callbacks.items() if cb is not None and n not in kept)
+        if dropped:
+            by = f"{_name_of(accepts)} does not accept" if accepts is not None else "not in only="
+            raise TypeError(
+                f"nats_callbacks(): application callback(s) {', '.join(dropped)} would never "
+                f"run ({by} them); wire them another way or drop them"
+            )
         return {
-            "error_cb": error_cb,
-            "disconnected_cb": simple("disconnected"),
-            "reconnected_cb": simple("reconnected"),
-            "closed_cb": simple("closed"),
-            "lame_duck_mode_cb": simple("lame_duck"),
-            "discovered_server_cb": simple("discovered_server"),
+            name: self._recording_callback(client, name, app_callbacks.get(name))
+            for name in NATS_CALLBACKS
+            if name in kept
         }
+
+    def _recording_callback(
+        self, client: str, name: str, app: Callable[..., Any] | None
+    ) -> Callable[..., Awaitable[None]]:
+        kind = NATS_CALLBACKS[name]
+
+        async def callback(*args: Any) -> None:
+            if name == "error_cb" and args:
+                exc = args[0]
+                slow = type(exc).__name__ == "SlowConsumerError"
+                self.client_event(client, "slow_consumer" if slow else "error", {"error": exc})
+            else:
+                self.client_event(client, kind)
+            if app is not None:
+                result = app(*args)
+                if inspect.isawaitable(result):
+                    await result
+
+        callback.__name__ = callback.__qualname__ = name
+        return callback
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -460,3 +525,22 @@ class History:
     def from_json(cls, text: str) -> History:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+
+def _name_of(obj: object) -> str:
+    return str(getattr(obj, "__qualname__", None) or repr(obj))
+
+
+def _keywords_accepted(accepts: Callable[..., Any]) -> set[str]:
+    """The callback keywords ``accepts`` can be called with (all of them with ``**kwargs``)."""
+    try:
+        params = inspect.signature(accepts).parameters.values()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"nats_callbacks(accepts=...): cannot read the signature of {_name_of(accepts)}; "
+            f"name the keywords it takes with only=(...) instead"
+        ) from exc
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return set(NATS_CALLBACKS)
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in params if p.kind in named and p.name in NATS_CALLBACKS}
