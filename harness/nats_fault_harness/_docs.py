@@ -10,9 +10,10 @@ from __future__ import annotations
 __all__ = ["DOCS_URL", "REPO_URL", "doc_url"]
 
 REPO_URL = "https://github.com/nats-fault-harness/nats-fault-harness"
-DOCS_URL = f"{REPO_URL}/blob/main/docs"
+DOCS_URL = f"{REPO_URL}/tree/main/docs"
+"""The documentation folder (the ``Documentation`` Project-URL)."""
 
 
 def doc_url(page: str, anchor: str = "") -> str:
-    """The address of ``docs/<page>`` (with ``#anchor`` if given)."""
-    return f"{DOCS_URL}/{page}" + (f"#{anchor}" if anchor else "")
+    """The address of the page ``docs/<page>`` (with ``#anchor`` if given)."""
+    return f"{REPO_URL}/blob/main/docs/{page}" + (f"#{anchor}" if anchor else "")
