@@ -17,7 +17,6 @@ immutable snapshots. It serializes to JSON and back without loss of the fields c
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
 import threading
@@ -25,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeVar
+
+from nats_fault_harness._nats_callbacks import NATS_CALLBACKS, recording_callbacks
 
 __all__ = [
     "NATS_CALLBACKS",
@@ -39,17 +40,6 @@ __all__ = [
 ]
 
 OpType = Literal["invoke", "ok", "fail", "info"]
-NATS_CALLBACKS: dict[str, str] = {
-    "error_cb": "error",
-    "disconnected_cb": "disconnected",
-    "reconnected_cb": "reconnected",
-    "closed_cb": "closed",
-    "lame_duck_mode_cb": "lame_duck",
-    "discovered_server_cb": "discovered_server",
-}
-"""The nats-py callbacks :meth:`History.nats_callbacks` records: keyword -> client event kind
-(``error_cb`` records ``slow_consumer`` for a ``SlowConsumerError``)."""
-
 ClientEventKind = Literal[
     "connected",
     "disconnected",
@@ -438,47 +428,9 @@ class History:
                 callback that ``accepts``/``only`` leave out (it would silently never run),
                 or an ``accepts`` whose signature cannot be read.
         """
-        for name in list(app_callbacks) + list(only or ()):
-            if name not in NATS_CALLBACKS:
-                raise TypeError(
-                    f"nats_callbacks() got an unknown callback {name!r}; "
-                    f"the callbacks are {', '.join(NATS_CALLBACKS)}"
-                )
-        kept = set(NATS_CALLBACKS) if only is None else set(only)
-        if accepts is not None:
-            kept &= _keywords_accepted(accepts)
-        dropped = sorted(n for n, cb in app_callbacks.items() if cb is not None and n not in kept)
-        if dropped:
-            by = f"{_name_of(accepts)} does not accept" if accepts is not None else "not in only="
-            raise TypeError(
-                f"nats_callbacks(): application callback(s) {', '.join(dropped)} would never "
-                f"run ({by} them); wire them another way or drop them"
-            )
-        return {
-            name: self._recording_callback(client, name, app_callbacks.get(name))
-            for name in NATS_CALLBACKS
-            if name in kept
-        }
-
-    def _recording_callback(
-        self, client: str, name: str, app: Callable[..., Any] | None
-    ) -> Callable[..., Awaitable[None]]:
-        kind = NATS_CALLBACKS[name]
-
-        async def callback(*args: Any) -> None:
-            if name == "error_cb" and args:
-                exc = args[0]
-                slow = type(exc).__name__ == "SlowConsumerError"
-                self.client_event(client, "slow_consumer" if slow else "error", {"error": exc})
-            else:
-                self.client_event(client, kind)
-            if app is not None:
-                result = app(*args)
-                if inspect.isawaitable(result):
-                    await result
-
-        callback.__name__ = callback.__qualname__ = name
-        return callback
+        return recording_callbacks(
+            self.client_event, client, accepts=accepts, only=only, app_callbacks=app_callbacks
+        )
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -525,22 +477,3 @@ class History:
     def from_json(cls, text: str) -> History:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
-
-
-def _name_of(obj: object) -> str:
-    return str(getattr(obj, "__qualname__", None) or repr(obj))
-
-
-def _keywords_accepted(accepts: Callable[..., Any]) -> set[str]:
-    """The callback keywords ``accepts`` can be called with (all of them with ``**kwargs``)."""
-    try:
-        params = inspect.signature(accepts).parameters.values()
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"nats_callbacks(accepts=...): cannot read the signature of {_name_of(accepts)}; "
-            f"name the keywords it takes with only=(...) instead"
-        ) from exc
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return set(NATS_CALLBACKS)
-    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {p.name for p in params if p.kind in named and p.name in NATS_CALLBACKS}
