@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from nats_fault_harness._docs import DOCS_URL
 from nats_fault_harness._version import __version__
 
 KEEP_RUNS = 20  # nats_fault_harness.report._paths.KEEP_RUNS, not imported: --help stays fast
@@ -61,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nats-harness",
         description="Test NATS clients against real nats-server processes under real faults.",
-        epilog="Run 'nats-harness COMMAND --help' for the options of a command. "
-        "Documentation: docs/getting-started.md and docs/configuration.md.",
+        # raw: argparse would wrap the URL at its hyphens on a narrow terminal
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'nats-harness COMMAND --help' for the options of a command.\n"
+        f"Documentation: {DOCS_URL}",
     )
     parser.add_argument("--version", action="version", version=f"nats-harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

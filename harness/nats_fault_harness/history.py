@@ -21,11 +21,14 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
+from nats_fault_harness._nats_callbacks import NATS_CALLBACKS, recording_callbacks
+
 __all__ = [
+    "NATS_CALLBACKS",
     "ClientEvent",
     "ErrorInfo",
     "FaultRecord",
@@ -389,31 +392,45 @@ class History:
         return [r for r in self.records() if isinstance(r, ProxyEvent)]
 
     # ------------------------------------------------------------------ nats-py wiring
-    def nats_callbacks(self, client: str) -> dict[str, Callable[..., Awaitable[None]]]:
-        """Callbacks for ``nats.connect(**history.nats_callbacks("svc"))``.
+    def nats_callbacks(
+        self,
+        client: str,
+        *,
+        accepts: Callable[..., Any] | None = None,
+        only: Iterable[str] | None = None,
+        **app_callbacks: Callable[..., Any] | None,
+    ) -> dict[str, Callable[..., Awaitable[None]]]:
+        """Callbacks for ``nats.connect(**history.nats_callbacks("svc"))`` that record events.
 
-        Each records a client event; ``error_cb`` records the error as data and tags
-        ``SlowConsumerError`` as ``slow_consumer``.
+        Each callback records a client event of ``client`` (``error_cb`` records the error
+        as data and tags ``SlowConsumerError`` as ``slow_consumer``). Without arguments it
+        returns all six of :data:`NATS_CALLBACKS`.
+
+        The application's own callbacks are given by name and wrapped: the wrapper records
+        the event first, then calls the application's callback with the same arguments and
+        awaits it if it returned an awaitable, so sync and async callbacks both work (the
+        wrappers are coroutine functions, as nats-py requires). An exception raised by the
+        application's callback propagates unchanged; the event is already recorded.
+        ``None`` counts as not given::
+
+            nats.connect(url, **history.nats_callbacks("svc", error_cb=on_error))
+
+        A client that takes fewer keywords than nats-py (FastStream's ``NatsBroker`` has no
+        ``lame_duck_mode_cb``) gets only those it accepts: ``accepts`` keeps the keywords
+        the callable's signature names (all of them if it takes ``**kwargs``), ``only``
+        keeps the names listed; both together keep what both allow::
+
+            NatsBroker(url, **history.nats_callbacks("svc", accepts=NatsBroker))
+
+        Raises:
+            TypeError: an application callback under a name that is not one of
+                :data:`NATS_CALLBACKS`, a name in ``only`` that is not one, an application
+                callback that ``accepts``/``only`` leave out (it would silently never run),
+                or an ``accepts`` whose signature cannot be read.
         """
-
-        async def error_cb(exc: Exception) -> None:
-            kind = "slow_consumer" if type(exc).__name__ == "SlowConsumerError" else "error"
-            self.client_event(client, kind, {"error": exc})
-
-        def simple(kind: str) -> Callable[[], Awaitable[None]]:
-            async def callback() -> None:
-                self.client_event(client, kind)
-
-            return callback
-
-        return {
-            "error_cb": error_cb,
-            "disconnected_cb": simple("disconnected"),
-            "reconnected_cb": simple("reconnected"),
-            "closed_cb": simple("closed"),
-            "lame_duck_mode_cb": simple("lame_duck"),
-            "discovered_server_cb": simple("discovered_server"),
-        }
+        return recording_callbacks(
+            self.client_event, client, accepts=accepts, only=only, app_callbacks=app_callbacks
+        )
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

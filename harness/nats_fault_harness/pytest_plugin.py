@@ -324,7 +324,9 @@ def nats_history() -> History:
     """A fresh :class:`~nats_fault_harness.history.History` for the test.
 
     Wire a nats-py client into it with ``nats.connect(..., **nats_history.nats_callbacks(
-    "name"))``.
+    "name"))``; the application's own callbacks are wrapped, not replaced
+    (``nats_callbacks("name", error_cb=on_error)``), and ``accepts=NatsBroker`` keeps only
+    the keywords a client such as FastStream's takes.
     """
     from nats_fault_harness.history import History
 

@@ -134,3 +134,17 @@ def test_proxy_port_out_of_range_names_the_range(capsys: pytest.CaptureFixture[s
     code, _, err = _run(capsys, "toxiproxy", "--port", "70000")
     assert code == 2
     assert "--port must be between 0 and 65535, got 70000" in err
+
+
+def test_top_level_help_ends_with_the_documentation_url(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    from packaging_support import ROOT
+
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    monkeypatch.setenv("COLUMNS", "40")  # the URL stays whole on a narrow terminal
+    code, out, _ = _run(capsys, "--help")
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == f"Documentation: {urls['Documentation']}"

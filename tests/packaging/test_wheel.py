@@ -208,3 +208,22 @@ def test_a_project_with_its_own_harness_package_uses_the_plugin(
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     assert re.search(r"=+ 4 passed", text), text
+
+
+def test_the_metadata_carries_the_project_urls(dist: Dist) -> None:
+    from nats_fault_harness._docs import DOCS_URL, REPO_URL, doc_url
+
+    urls = dict(
+        entry.split(", ", 1) for entry in _metadata(dist.wheel).get_all("Project-URL") or []
+    )
+    assert urls == {
+        "Homepage": REPO_URL,
+        "Documentation": DOCS_URL,
+        "Source": REPO_URL,
+        "Issues": f"{REPO_URL}/issues",
+        "Changelog": f"{REPO_URL}/blob/main/CHANGELOG.md",
+    }
+    assert REPO_URL == "https://github.com/nats-fault-harness/nats-fault-harness"
+    # the pages the harness's messages link exist under the same address
+    assert doc_url("real-toxiproxy.md").startswith(REPO_URL + "/blob/main/docs/")
+    assert (ROOT / "docs" / "real-toxiproxy.md").is_file()

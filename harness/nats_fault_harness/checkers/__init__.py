@@ -23,7 +23,9 @@ raises into ``"unknown"``; :func:`compose` merges verdicts, ``False`` > ``"unkno
 A scenario names checkers instead: ``make_checker("backoff", {"base": 0.1})`` binds JSON
 parameters and rejects unknown names or parameters at once (``CHECKERS`` lists them).
 
-Record conventions (what the scenario runner writes and the checkers read). Operations are
+Record conventions (what the scenario runner writes and the checkers read; the user guide,
+with a runnable example of accounting in your own test, is ``docs/records.md``:
+https://github.com/nats-fault-harness/nats-fault-harness/blob/main/docs/records.md). Operations are
 ``history.invoke(process, f, value)`` completed ``ok`` / ``fail`` / ``info``; events are
 ``history.client_event(client, kind, detail)`` with ``client`` the service's name; every time
 in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(monotonic)``).

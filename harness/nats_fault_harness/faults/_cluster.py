@@ -63,6 +63,7 @@ from nats_fault_harness.errors import (
     WaitTimeout,
 )
 from nats_fault_harness.faults._base import Fault, FaultLog, delete_proxies
+from nats_fault_harness.faults._link import needs_extension
 from nats_fault_harness.servers._config import ClusterSpec, ServerConfig
 from nats_fault_harness.servers._server import NatsServer
 
@@ -120,17 +121,12 @@ class FaultyCluster:
         start_timeout: float = 30.0,
         heal_timeout: float = 15.0,
     ) -> None:
-        from nats_fault_harness.errors import UnsupportedFeature
-
         if size < 2:
             raise ValueError(f"a cluster needs at least 2 nodes, got size={size}")
         if extensions is not None:
             missing = {"nats", "connect_name", "connection_reset"} - extensions
             if missing:
-                raise UnsupportedFeature(
-                    "cluster partitions need the harness's proxy (missing extension(s) "
-                    f"{', '.join(sorted(missing))})"
-                )
+                raise needs_extension(api, "a FaultyCluster", "route partitions", *sorted(missing))
         base = config or ServerConfig()
         if base.ping_interval is None:
             base = base.with_(ping_interval=1)

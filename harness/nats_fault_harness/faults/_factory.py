@@ -24,14 +24,23 @@ class LinkFactory:
     Args:
         api: a synchronous client of the proxy API.
         log: where faults journal themselves.
-        extensions: the API's extension names (empty for a real Toxiproxy).
+        extensions: the API's extension names (empty for a real Toxiproxy); by default
+            they are asked of the API (``GET /extensions``), so a factory on the harness's
+            own proxy offers every fault and one on a real Toxiproxy refuses the extension
+            faults with an error that says so.
     """
 
     def __init__(
-        self, api: SyncToxiproxyClient, log: FaultLog, extensions: frozenset[str] = frozenset()
+        self,
+        api: SyncToxiproxyClient,
+        log: FaultLog,
+        extensions: frozenset[str] | None = None,
     ) -> None:
         self.api = api
         self.log = log
+        if extensions is None:
+            report = api.extensions() or {}
+            extensions = frozenset(report.get("extensions", ()))
         self.extensions = extensions
         self.created: list[str] = []
         self._events_mark = self._current_mark()

@@ -15,10 +15,11 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from nats_fault_harness._docs import doc_url
 from nats_fault_harness.errors import ConfigError, UnsupportedFeature
 from nats_fault_harness.faults._base import Fault, FaultLog
 
-__all__ = ["BLACKHOLE_MS", "Link", "ToxicAPI"]
+__all__ = ["BLACKHOLE_MS", "Link", "ToxicAPI", "needs_extension"]
 
 Stream = Literal["upstream", "downstream", "both"]
 # A latency this long holds every byte until healed; removing the toxic releases them.
@@ -71,6 +72,24 @@ def _directions(stream: Stream) -> tuple[str, ...]:
         f"stream must be 'upstream', 'downstream' or 'both', got {stream!r}",
         where="stream",
         value=stream,
+    )
+
+
+def needs_extension(api: object, what: str, detail: str, *extensions: str) -> UnsupportedFeature:
+    """The error for a fault that needs extensions of the harness's own proxy.
+
+    It names the extensions, the proxy API that lacks them and how to get them, because
+    the usual cause is a test run pointed at a real Toxiproxy (``TOXIPROXY_URL``).
+    """
+    url = getattr(api, "url", None) or "this proxy"
+    names = ", ".join(repr(e) for e in extensions)
+    plural = "s" if len(extensions) > 1 else ""
+    return UnsupportedFeature(
+        f"{what} needs the harness's own proxy extension{plural} {names} ({detail}), which the "
+        f"proxy at {url} does not offer (a real Toxiproxy has none). Use the harness's "
+        "embedded proxy: in pytest leave TOXIPROXY_URL, --toxiproxy-url and the toxiproxy_url "
+        "ini key unset; outside pytest run `nats-harness toxiproxy` and point your "
+        f"SyncToxiproxyClient at its URL. See {doc_url('real-toxiproxy.md')}"
     )
 
 
@@ -128,8 +147,8 @@ class Link:
         """A fault made of one toxic per direction of ``stream`` (the general form)."""
         directions = _directions(stream)
         if connect_name is not None and "connect_name" not in self.extensions:
-            raise UnsupportedFeature(
-                "connect_name targeting needs the harness's proxy (extension 'connect_name')"
+            raise needs_extension(
+                self.api, "connect_name=", "per-connection targeting", "connect_name"
             )
         names = [f"{kind}_{next(_ids)}_{d}" for d in directions]
         attrs = dict(attributes)
@@ -226,8 +245,8 @@ class Link:
         if after_bytes is not None:
             _non_negative("after_bytes", after_bytes)
             if "reset_after" not in self.extensions:
-                raise UnsupportedFeature(
-                    "reset(after_bytes=) needs the harness's proxy (extension 'reset_after')"
+                raise needs_extension(
+                    self.api, "reset(after_bytes=)", "the reset_after toxic", "reset_after"
                 )
             return self.toxic(
                 "reset",
@@ -238,8 +257,11 @@ class Link:
                 params={"after_bytes": after_bytes},
             )
         if "connection_reset" not in self.extensions:
-            raise UnsupportedFeature(
-                "reset() needs the harness's proxy (extension 'connection_reset'); use reset_peer()"
+            raise needs_extension(
+                self.api,
+                "reset()",
+                "RST of live connections; reset_peer() works on any proxy",
+                "connection_reset",
             )
 
         def apply() -> None:
@@ -332,7 +354,7 @@ class Link:
         PONG, INFO...).
         """
         if "nats" not in self.extensions:
-            raise UnsupportedFeature("frame faults need the harness's proxy (extension 'nats')")
+            raise needs_extension(self.api, "the frames fault", "the NATS-frame toxic", "nats")
         attrs: dict[str, Any] = {"verb": verb, "subject": subject, "action": action}
         if delay_ms:
             attrs["delay"] = delay_ms
