@@ -12,7 +12,7 @@ JOBS ?= 4
 # The node compatibility client is installed only where its package.json exists.
 NODE_DEPS := $(if $(wildcard tests/compat/node/package.json),$(NODE_STAMP),)
 
-.PHONY: run smoke test lint typecheck pytest pytest-sequential bench clean
+.PHONY: run smoke test lint typecheck pytest pytest-sequential bench bench-suite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_proxy.py
 	$(PY) benchmarks/bench_scenarios.py
 	$(PY) benchmarks/bench_parallel.py
+
+# about 20 minutes: the whole suite sequential, then `make pytest` (not part of `bench`)
+bench-suite: $(STAMP) $(NODE_DEPS)
+	$(PY) benchmarks/bench_suite.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
