@@ -10,7 +10,8 @@ element, ``one_of`` toward its first branch and lists toward fewer, earlier-draw
 strategies encode "simpler" in those terms, so a failing schedule shrinks toward *fewer,
 milder, shorter and earlier* faults:
 
-- fewer: a schedule is a list of at most ``max_faults`` steps;
+- fewer: a schedule has ``max_faults`` slots, each "no fault" first, so any step can be
+  deleted on its own and a one-fault bug shrinks to that fault alone;
 - milder kinds: kinds are drawn in :data:`FAULT_KINDS_BY_SEVERITY` order (latency first,
   server restarts last), whatever order ``kinds`` was given in;
 - milder parameters: each parameter is drawn from a list ordered mild to severe (latency
@@ -423,10 +424,10 @@ def fault_schedules(
 ) -> st.SearchStrategy[tuple[FaultStep, ...]]:
     """A fault schedule: ``min_faults`` to ``max_faults`` steps (see :func:`fault_steps`).
 
-    Shrinks toward fewer steps (the list shrinks first), then each step as
-    :func:`fault_steps` does. A schedule holds at most one server-process fault
-    (``pause``, ``stop``, ``kill``, ``restart``, ``lame_duck``): overlapping ones on the one
-    server cannot be healed in order.
+    Shrinks toward fewer steps (each optional step can shrink to "no fault" on its own,
+    wherever it stands), then each step as :func:`fault_steps` does. A schedule holds at
+    most one server-process fault (``pause``, ``stop``, ``kill``, ``restart``,
+    ``lame_duck``): overlapping ones on the one server cannot be healed in order.
 
     Args:
         max_faults: the most steps in a schedule.
@@ -448,13 +449,28 @@ def fault_schedules(
             value=least,
         )
     one = fault_steps(kinds=kinds, topology=topology, max_duration_s=max_duration_s, **step_options)
-    # At most one fault on the server process: a kill inside a pause (or the reverse)
-    # cannot be healed in order, and says nothing a single one does not.
-    return st.lists(one, min_size=least, max_size=most, unique_by=_process_key).map(tuple)
+    # A slot per possible step, each "no fault" first: every step shrinks away on its own,
+    # whatever its place, so a one-fault bug shrinks to that fault alone (a list strategy,
+    # and worse a unique one, kept harmless steps in front of the culprit in 1 seed of 3).
+    slots = [one] * least + [st.one_of(st.none(), one)] * (most - least)
+    schedules = st.tuples(*slots).map(_one_server_fault)
+    return schedules.filter(lambda steps: len(steps) >= least) if least > 1 else schedules
 
 
-def _process_key(step: FaultStep) -> object:
-    return "server-process" if step.fault in _SERVER_KINDS else id(step)
+def _one_server_fault(slots: tuple[FaultStep | None, ...]) -> tuple[FaultStep, ...]:
+    """The drawn steps, keeping the first fault on the server process and no later one.
+
+    A kill inside a pause (or the reverse) on the one server cannot be healed in order,
+    and says nothing a single one does not.
+    """
+    out: list[FaultStep] = []
+    server = False
+    for step in slots:
+        if step is None or (step.fault in _SERVER_KINDS and server):
+            continue
+        server = server or step.fault in _SERVER_KINDS
+        out.append(step)
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------- workloads
