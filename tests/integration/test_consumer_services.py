@@ -34,6 +34,7 @@ class Quotes(Service):
     name = "quotes"
     capabilities = frozenset({"respond"})
     twice_after_reconnect = False
+    quit_after = None
 
     async def start(self, env, report):
         self.reconnected = False
@@ -49,13 +50,17 @@ class Quotes(Service):
             env.servers[0], name="quotes", max_reconnect_attempts=-1,
             reconnect_time_wait=0.05, **callbacks,
         )
-        await self.nc.subscribe("quotes.get", queue="quotes", cb=self.answer)
+        self.answered = 0
+        self.sub = await self.nc.subscribe("quotes.get", queue="quotes", cb=self.answer)
         await self.nc.flush()
         return self.single_connection()
 
     async def answer(self, msg):
         body = json.dumps({"id": json.loads(msg.data)["id"], "price": 42}).encode()
         await msg.respond(body)
+        self.answered += 1
+        if self.answered == self.quit_after:
+            await self.sub.unsubscribe()  # the defect: it stops serving, silently
         if self.twice_after_reconnect and self.reconnected:
             self.reconnected = False
             await msg.respond(body)  # the defect
@@ -69,6 +74,12 @@ class Quotes(Service):
 
 def make():
     return Quotes()
+
+
+def make_quitter():
+    service = Quotes()
+    service.quit_after = 8
+    return service
 
 
 def make_broken():
@@ -129,3 +140,16 @@ def test_a_responder_that_answers_twice_after_a_reconnect_is_caught(project: Pat
     assert verdicts["respond-during-reset"] == "invalid", text
     assert verdicts["respond-control"] == "valid", text
     assert "answered more than once" in text
+
+
+@pytest.mark.slow
+def test_a_responder_that_stops_serving_is_caught_not_answered_by_no_responders(
+    project: Path,
+) -> None:
+    # once nobody subscribes, the server answers each request with a 503 status message:
+    # the driver must not count that as the service's reply
+    out, verdicts = _run(project, "quotes_service:make_quitter")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert verdicts["respond-control"] == "invalid", text
+    assert "were never answered" in text

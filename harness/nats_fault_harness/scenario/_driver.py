@@ -10,7 +10,9 @@ and records what comes back, with the ``outputs`` checker's conventions
 - ``mode: request``: each input is published with a reply subject of the driver's own
   (``<inbox>.<n>``) and every reply that ever arrives is recorded, late ones included, so
   a reply that comes after the driver's ``timeout_s`` is told apart from one that never
-  comes; the reply's input is read from its subject, its payload id checked apart;
+  comes; the reply's input is read from its subject, its payload id checked apart. A
+  status message from the server (``503``: nobody subscribes) is not a reply: it is
+  recorded as a ``reply_status`` event of the driver;
 - ``mode: publish``: each input is published; every message on the endpoint's ``output``
   subject is recorded with the id :meth:`Service.output_id` reads from it.
 
@@ -105,6 +107,12 @@ class Driver:
     # ------------------------------------------------------------------ receiving
     async def _on_reply(self, msg: Msg) -> None:
         mid = msg.subject.rsplit(".", 1)[-1]
+        status = (msg.headers or {}).get("Status")
+        if status is not None and not msg.data:
+            # the server's status message (503: no responders), not the service's reply
+            if mid not in self._probes:
+                self.history.client_event(DRIVER, "reply_status", {"id": mid, "status": status})
+            return
         self._record(mid, msg.data)
 
     async def _on_output(self, msg: Msg) -> None:
