@@ -156,8 +156,8 @@ def test_every_invalid_fixture_is_covered() -> None:
         ),
         (
             HEAD + "faults:\n - fault: frames\n   verb: pub\n",
-            "{p}:6: faults[0].verb: expected a protocol verb in capitals (PUB, MSG, PONG...) "
-            "or '*', got 'pub'",
+            "{p}:6: faults[0].verb: expected a protocol verb in capitals (PUB, MSG, PONG...), "
+            "a family (PUB*, MSG*) or '*', got 'pub'",
         ),
         (
             HEAD + "workload: {publishes: {count: 5}}\n"
