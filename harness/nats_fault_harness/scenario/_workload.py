@@ -1,7 +1,8 @@
 """What the service does during a run, recorded as history operations.
 
-Publishes (confirmed or batched, then flushed), requests, subscriptions (removed at the
-end) and structured messages both ways run side by side; afterwards :meth:`Workload.settle`
+Publishes (confirmed, to a JetStream stream with a PubAck, or batched, then flushed),
+requests, subscriptions (removed at the end) and structured messages both ways run side
+by side; afterwards :meth:`Workload.settle`
 recovers the failed-batch queue. Every outcome is written with the checkers' record
 conventions (see :mod:`nats_fault_harness.checkers`): what a method returned is recorded as it is,
 so
@@ -79,7 +80,9 @@ class Workload:
     @property
     def observed_subjects(self) -> list[str]:
         """The subjects the observer must receive on (publishes and outgoing messages)."""
-        subjects = list(self.w.publishes.subjects) if self.w.publishes.count else []
+        p = self.w.publishes
+        # a JetStream publish's ground truth is its stream, read at the end
+        subjects = list(p.subjects) if p.count and not p.jetstream else []
         if self._messages_needed() and self.w.messages.outgoing:
             subjects.append(self.w.messages.subject + ".out")
         return subjects
@@ -144,16 +147,24 @@ class Workload:
             value: dict[str, Any] = {"id": mid, "subject": subject}
             if p.batched:
                 value["batched"] = True
+            if p.jetstream:
+                value.update(jetstream=True, msg_id=p.msg_id_header)
             op = self.history.invoke(self.sut.name, "publish", value)
             try:
-                if p.batched:
+                if p.jetstream:
+                    ack = await self.sut.publish_jetstream(  # type: ignore[attr-defined]
+                        subject, data, mid, dedupe=p.msg_id_header
+                    )
+                elif p.batched:
                     await self.sut.publish_batched(subject, data, mid)
                 else:
                     await self.sut.publish(subject, data, mid)
             except Exception as exc:
                 _failed(op, exc, {"id": mid})
             else:
-                if p.batched:
+                if p.jetstream:
+                    op.ok(_pub_ack(mid, ack))
+                elif p.batched:
                     self.pending[mid] = op
                 else:
                     op.ok({"id": mid})
@@ -290,6 +301,16 @@ class Workload:
         except TimeoutError:
             return False
         return True
+
+
+def _pub_ack(mid: str, ack: object) -> dict[str, Any]:
+    """The ``ok`` value of a JetStream publish: the id and what the PubAck said."""
+    got = dict(ack) if isinstance(ack, Mapping) else {}
+    value: dict[str, Any] = {"id": mid}
+    for key in ("stream", "seq", "duplicate", "attempts"):
+        if key in got:
+            value[key] = got[key]
+    return value
 
 
 def _failed(op: OpHandle, exc: Exception, value: dict[str, Any]) -> None:
