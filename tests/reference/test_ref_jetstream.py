@@ -72,7 +72,8 @@ async def test_a_lost_puback_is_retried_with_the_same_id_and_stored_once(
     assert (ack.stream, ack.seq, ack.duplicate, ack.attempts) == ("ORDERS", 1, True, 2)
     (retry,) = recorder.of("jetstream_retry")
     assert (retry.attempt, retry.message_ids, retry.ambiguous) == (1, ("order-1",), True)
-    assert retry.error is not None and retry.error.startswith("TimeoutError")
+    assert retry.error is not None
+    assert retry.error.startswith("TimeoutError")
     info = await context.stream_info("ORDERS")
     assert info.state.messages == 1
 
