@@ -29,7 +29,8 @@ Record conventions (what the scenario runner writes and the checkers read). Oper
 in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(monotonic)``).
 
 1. Accounting (:func:`check_accounting`).
-   - ``f="publish"``, invoke value ``{"id": str, ...}``: one message, by its id. ``ok`` =
+   - ``f="publish"``, invoke value ``{"id": str, ...}``: one message, by its id (a
+     JetStream publish, ``"jetstream": true``, is left to the ``stream`` checker). ``ok`` =
      the server confirmed it; ``fail`` = definitely not sent; ``info`` = unknown. A
      ``fail``/``info`` records the exception (``error``) unless none was raised.
    - ``f="receive"``, ``process="observer"``, ``ok`` value ``{"id": str}``: one receipt by

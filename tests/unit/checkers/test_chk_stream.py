@@ -202,3 +202,16 @@ def test_a_stream_filter_judges_only_that_stream() -> None:
     _read(rec)
     assert check_stream(rec.h, stream="OTHER").valid == "unknown"
     assert check_stream(rec.h, stream="S").valid is True
+
+
+def test_accounting_leaves_jetstream_publishes_to_the_stream_checker() -> None:
+    from nats_fault_harness.checkers import check_accounting
+
+    rec = _base()
+    _read(rec)
+    assert check_accounting(rec.h).valid == "unknown"  # nothing of its own to account
+    rec.publish("core-1")
+    rec.receive("core-1")
+    result = check_accounting(rec.h)
+    assert result.valid is True, result.message
+    assert result.details["counts"]["attempted"] == 1
