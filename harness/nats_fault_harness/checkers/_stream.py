@@ -44,6 +44,7 @@ stored (nothing was decided).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -159,12 +160,7 @@ def check_stream(
         or retries.get(str(op.invoke.value.get("id")))
     )
     retry_errors = Counter(
-        str(e.detail.get("error") or "?").split(":")[0]
-        + (
-            f" {e.detail['error'].split('err_code=')[1][:5]}"
-            if "err_code=" in str(e.detail.get("error"))
-            else ""
-        )
+        _error_kind(str(e.detail.get("error") or "?"))
         for e in history.client_events()
         if e.kind == "jetstream_retry"
     )
@@ -220,6 +216,14 @@ def _stored(history: History, stream: str | None) -> list[tuple[str, str, int]]:
             continue
         out.append((str(value.get("id")), str(value.get("stream")), int(value.get("seq") or 0)))
     return out
+
+
+def _error_kind(error: str) -> str:
+    """``"Type"``, with the JetStream ``err_code`` when the error carries one
+    (``"APIError 10158"``)."""
+    kind = error.split(":", 1)[0]
+    match = re.search(r"err_code=(\d+)", error)
+    return f"{kind} {match.group(1)}" if match else kind
 
 
 def _retries(history: History) -> dict[str, int]:

@@ -215,3 +215,17 @@ def test_accounting_leaves_jetstream_publishes_to_the_stream_checker() -> None:
     result = check_accounting(rec.h)
     assert result.valid is True, result.message
     assert result.details["counts"]["attempted"] == 1
+
+
+def test_retry_errors_are_counted_by_type_and_err_code() -> None:
+    rec = _base(1)
+    rec.event("jetstream_retry", message_ids=["m0"], error="TimeoutError: nats: timeout")
+    rec.event(
+        "jetstream_retry",
+        message_ids=["m0"],
+        error="APIError: nats: APIError: code=409 err_code=10158 description='in process'",
+    )
+    _read(rec)
+    details = check_stream(rec.h).details
+    assert details["retry_errors"] == {"TimeoutError": 1, "APIError 10158": 1}
+    assert details["resent"] == ["m0"]
