@@ -140,7 +140,8 @@ class Publishes(StrictModel):
     """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out.
 
     ``jetstream`` publishes each to a stream and waits for its PubAck
-    (``publish_jetstream``), with the id as ``Nats-Msg-Id`` when ``msg_id_header``.
+    (``publish_jetstream``), with the id as ``Nats-Msg-Id`` when ``msg_id_header``;
+    ``in_flight`` of them may await their PubAck at once (launched at ``rate_per_s``).
     ``batched`` hands them to the service's batch, flushed at the end. With
     ``recover_during_faults`` the runner also asks the service to recover its failed-batch
     queue right after that flush, while the faults are still in place: a recovery that
@@ -157,11 +158,18 @@ class Publishes(StrictModel):
     recover_during_faults: Annotated[bool, Strict()] = False
     jetstream: Annotated[bool, Strict()] = False
     msg_id_header: Annotated[bool, Strict()] = True
+    in_flight: Annotated[int, Strict(), Field(ge=1, le=1000)] = 1
 
     @model_validator(mode="after")
     def _jetstream_is_not_batched(self) -> Publishes:
         if self.jetstream and self.batched:
             raise _at(("jetstream",), "jetstream publishes are confirmed one by one, not batched")
+        if self.in_flight > 1 and not self.jetstream:
+            raise _at(
+                ("in_flight",),
+                "in_flight {n} needs jetstream: true (other publishes go one at a time)",
+                n=self.in_flight,
+            )
         return self
 
     @model_validator(mode="after")

@@ -140,40 +140,54 @@ class Workload:
     async def _publishes(self) -> None:
         p = self.w.publishes
         subjects = itertools.cycle(p.subjects)
+        pause = 1 / p.rate_per_s if p.rate_per_s else 0
+        if p.in_flight > 1:  # JetStream only: several publishes awaiting their PubAck
+            slots = asyncio.Semaphore(p.in_flight)
+            async with asyncio.TaskGroup() as tg:
+                for i in range(p.count):
+                    await slots.acquire()
+                    task = tg.create_task(self._publish(i, next(subjects)))
+                    task.add_done_callback(lambda _: slots.release())
+                    await asyncio.sleep(pause)
+            return
         for i in range(p.count):
-            mid = f"{self.prefix}-{i}"
-            subject = next(subjects)
-            data = (mid.encode() + b" ").ljust(p.payload_bytes, b".")
-            value: dict[str, Any] = {"id": mid, "subject": subject}
-            if p.batched:
-                value["batched"] = True
-            if p.jetstream:
-                value.update(jetstream=True, msg_id=p.msg_id_header)
-            op = self.history.invoke(self.sut.name, "publish", value)
-            try:
-                if p.jetstream:
-                    ack = await self.sut.publish_jetstream(  # type: ignore[attr-defined]
-                        subject, data, mid, dedupe=p.msg_id_header
-                    )
-                elif p.batched:
-                    await self.sut.publish_batched(subject, data, mid)
-                else:
-                    await self.sut.publish(subject, data, mid)
-            except Exception as exc:
-                _failed(op, exc, {"id": mid})
-            else:
-                if p.jetstream:
-                    op.ok(_pub_ack(mid, ack))
-                elif p.batched:
-                    self.pending[mid] = op
-                else:
-                    op.ok({"id": mid})
-            self.schedule.on_event("publish")
-            await asyncio.sleep(1 / p.rate_per_s if p.rate_per_s else 0)
+            await self._publish(i, next(subjects))
+            await asyncio.sleep(pause)
         if p.batched:
             await self._flush()
             if p.recover_during_faults and self.queued:
                 await self._recover({"attempt": 0, "during_faults": True})
+
+    async def _publish(self, i: int, subject: str) -> None:
+        """Publish message ``i`` as the workload says (confirmed, JetStream or batched)."""
+        p = self.w.publishes
+        mid = f"{self.prefix}-{i}"
+        data = (mid.encode() + b" ").ljust(p.payload_bytes, b".")
+        value: dict[str, Any] = {"id": mid, "subject": subject}
+        if p.batched:
+            value["batched"] = True
+        if p.jetstream:
+            value.update(jetstream=True, msg_id=p.msg_id_header)
+        op = self.history.invoke(self.sut.name, "publish", value)
+        try:
+            if p.jetstream:
+                ack = await self.sut.publish_jetstream(  # type: ignore[attr-defined]
+                    subject, data, mid, dedupe=p.msg_id_header
+                )
+            elif p.batched:
+                await self.sut.publish_batched(subject, data, mid)
+            else:
+                await self.sut.publish(subject, data, mid)
+        except Exception as exc:
+            _failed(op, exc, {"id": mid})
+        else:
+            if p.jetstream:
+                op.ok(_pub_ack(mid, ack))
+            elif p.batched:
+                self.pending[mid] = op
+            else:
+                op.ok({"id": mid})
+        self.schedule.on_event("publish")
 
     async def _flush(self) -> None:
         self.snapshot("before_flush")

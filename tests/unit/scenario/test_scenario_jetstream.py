@@ -63,6 +63,11 @@ def test_a_jetstream_scenario_loads_with_its_needs() -> None:
             "by one, not batched",
         ),
         (
+            HEAD + "workload:\n  publishes: {count: 3, in_flight: 4}\n",
+            "s.yaml:5: workload.publishes.in_flight: in_flight 4 needs jetstream: true (other "
+            "publishes go one at a time)",
+        ),
+        (
             HEAD + "faults:\n - fault: frames\n   verb: SUB*\n",
             "s.yaml:6: faults[0].verb: unknown verb 'SUB*': one of INFO, CONNECT, PUB, HPUB, "
             "SUB, UNSUB, MSG, HMSG, PING, PONG, +OK, -ERR, a family (PUB*, MSG*) or '*'",
