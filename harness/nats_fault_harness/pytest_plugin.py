@@ -131,6 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "health",
         "logs",
         "outputs",
+        "stream",
     )
     for name in checkers:  # the scenario model's CHECKERS, without importing pydantic here
         config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")

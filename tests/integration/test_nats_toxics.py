@@ -313,3 +313,78 @@ async def test_closing_route_connects_partitions_two_nodes_until_removed(
 
 async def _closed_redials(api: ToxiproxyClient, since: int) -> bool:
     return len(await fired(api, since, "partition")) >= 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("verb", "dropped"), [("PUB", []), ("PUB*", ["orders.2", "orders.4"])])
+async def test_the_pub_family_catches_publishes_with_headers(
+    api: ToxiproxyClient, nats_server: NatsServer, verb: str, dropped: list[str]
+) -> None:
+    """nats-py sends a publish with headers (``Nats-Msg-Id``) as HPUB: ``PUB`` misses it,
+    the family ``PUB*`` drops the 2nd and 4th publish, with headers or without."""
+    proxy = await api.create_proxy("nats", f"127.0.0.1:{nats_server.port}")
+    start = (await api.events()).next
+    await api.add_toxic(
+        "nats",
+        "nats",
+        stream="upstream",
+        name="family",
+        attributes={"verb": verb, "subject": "orders.*", "every": 2, "action": "drop"},
+    )
+    watcher = await connect(nats_server.url, "watcher")
+    inbox = Inbox()
+    await watcher.subscribe("orders.*", cb=inbox.on)
+    await watcher.subscribe("barrier", cb=inbox.on)
+    await watcher.flush()
+    publisher = await connect(url_of(proxy), "publisher")
+    for i in range(1, 5):  # odd ones plain (PUB), even ones with a header (HPUB)
+        headers = {"Nats-Msg-Id": f"id-{i}"} if i % 2 == 0 else None
+        await publisher.publish(f"orders.{i}", b"order %d" % i, headers=headers)
+    await publisher.publish("barrier", b"")
+    await publisher.flush()
+    await until(lambda: "barrier" in inbox.subjects(), timeout=5, what="the barrier message")
+    sent = [f"orders.{i}" for i in range(1, 5)]
+    kept = [s for s in sent if s not in dropped]
+    if verb == "PUB":  # only PUBs count: orders.1, orders.3; the 2nd of them is dropped
+        kept = ["orders.1", "orders.2", "orders.4"]
+    assert inbox.subjects() == [*kept, "barrier"]
+    drops = await fired(api, start, "family")
+    expected = [("PUB", "orders.3")] if verb == "PUB" else [("HPUB", s) for s in dropped]
+    assert [(e["verb"], e["subject"]) for e in drops] == expected
+    await publisher.close()
+    await watcher.close()
+
+
+@pytest.mark.asyncio
+async def test_the_msg_family_drops_deliveries_with_headers(
+    api: ToxiproxyClient, nats_server: NatsServer
+) -> None:
+    """A message published with headers is delivered as HMSG: ``MSG*`` drops it too."""
+    proxy = await api.create_proxy("nats", f"127.0.0.1:{nats_server.port}")
+    start = (await api.events()).next
+    await api.add_toxic(
+        "nats",
+        "nats",
+        stream="downstream",
+        name="deliveries",
+        attributes={"verb": "MSG*", "subject": "orders.>", "action": "drop"},
+    )
+    reader = await connect(url_of(proxy), "reader")
+    inbox = Inbox()
+    await reader.subscribe("orders.>", cb=inbox.on)
+    await reader.subscribe("barrier", cb=inbox.on)
+    await reader.flush()
+    sender = await connect(nats_server.url, "sender")
+    await sender.publish("orders.plain", b"a")
+    await sender.publish("orders.headed", b"b", headers={"Nats-Msg-Id": "x"})
+    await sender.publish("barrier", b"")
+    await sender.flush()
+    await until(lambda: "barrier" in inbox.subjects(), timeout=5, what="the barrier message")
+    assert inbox.subjects() == ["barrier"]
+    drops = await fired(api, start, "deliveries")
+    assert [(e["verb"], e["subject"]) for e in drops] == [
+        ("MSG", "orders.plain"),
+        ("HMSG", "orders.headed"),
+    ]
+    await reader.close()
+    await sender.close()

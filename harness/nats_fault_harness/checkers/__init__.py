@@ -31,7 +31,8 @@ https://github.com/nats-fault-harness/nats-fault-harness/blob/main/docs/records.
 in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(monotonic)``).
 
 1. Accounting (:func:`check_accounting`).
-   - ``f="publish"``, invoke value ``{"id": str, ...}``: one message, by its id. ``ok`` =
+   - ``f="publish"``, invoke value ``{"id": str, ...}``: one message, by its id (a
+     JetStream publish, ``"jetstream": true``, is left to the ``stream`` checker). ``ok`` =
      the server confirmed it; ``fail`` = definitely not sent; ``info`` = unknown. A
      ``fail``/``info`` records the exception (``error``) unless none was raised.
    - ``f="receive"``, ``process="observer"``, ``ok`` value ``{"id": str}``: one receipt by
@@ -111,6 +112,17 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
      one reply or republished output, at its arrival;
    - fault windows, the service's connection events and the proxy's connection events
      on the service's links (the ``run`` event's ``links``).
+11. Stream (:func:`check_stream`), JetStream publishes against the stream's content:
+   - ``f="publish"`` invoke value ``{"id", "subject", "jetstream": true, "msg_id": bool}``
+     (``msg_id``: sent with ``Nats-Msg-Id``), ``ok`` the PubAck ``{"id", "stream", "seq",
+     "duplicate", "attempts"?}``; ``fail`` nothing can have been stored, ``info`` unknown;
+   - ``f="stored"``, ``process="stream"``, ``ok`` ``{"id", "stream", "seq", "msg_id"}``: one
+     message of the stream, read after the final heal straight from a server (``id`` is
+     the payload's first token);
+   - client events ``stream_read`` ``{"stream", "ok", "messages", "first_seq",
+     "last_seq", "duplicate_window_s", "attempts", "error"?}`` (client ``runner``) and
+     ``jetstream_retry`` ``{"message_ids", "attempt", "error", "ambiguous"}`` (the
+     service's re-sends).
 """
 
 from nats_fault_harness.checkers._accounting import check_accounting
@@ -140,6 +152,7 @@ from nats_fault_harness.checkers._result import (
     merge_valid,
     run_checkers,
 )
+from nats_fault_harness.checkers._stream import check_stream
 from nats_fault_harness.checkers._validation import check_validation
 
 __all__ = [
@@ -163,6 +176,7 @@ __all__ = [
     "check_outputs",
     "check_pool",
     "check_safe",
+    "check_stream",
     "check_validation",
     "compose",
     "evidence_summary",

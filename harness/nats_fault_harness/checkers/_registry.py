@@ -21,6 +21,7 @@ from nats_fault_harness.checkers._metrics import check_metrics
 from nats_fault_harness.checkers._outputs import check_outputs
 from nats_fault_harness.checkers._pool import check_pool
 from nats_fault_harness.checkers._result import Checker, CheckResult
+from nats_fault_harness.checkers._stream import check_stream
 from nats_fault_harness.checkers._validation import check_validation
 
 __all__ = ["CHECKERS", "CheckerParamError", "make_checker"]
@@ -37,6 +38,7 @@ CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
         "metrics": check_metrics,
         "health": check_health,
         "logs": check_logs,
+        "stream": check_stream,
     }
 )
 

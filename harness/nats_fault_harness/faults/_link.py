@@ -346,9 +346,11 @@ class Link:
     ) -> Fault:
         """A NATS-protocol-aware fault on whole frames (the harness's ``nats`` toxic).
 
-        ``verb`` (``"PUB"``, ``"MSG"``, ``"PONG"``... or ``"*"``) and ``subject`` (NATS
-        wildcards) choose the frames; ``action`` is ``drop``, ``delay`` (``delay_ms``),
-        ``hold`` (until healed), ``duplicate`` or ``close``; at most one of ``nth``,
+        ``verb`` (``"PUB"``, ``"MSG"``, ``"PONG"``..., a family: ``"PUB*"`` for ``PUB``
+        and ``HPUB``, ``"MSG*"`` for ``MSG`` and ``HMSG``, or ``"*"``) and ``subject``
+        (NATS wildcards) choose the frames; a publish with headers (``Nats-Msg-Id``) is an
+        ``HPUB``, which ``"PUB"`` alone does not match. ``action`` is ``drop``, ``delay``
+        (``delay_ms``), ``hold`` (until healed), ``duplicate`` or ``close``; at most one of ``nth``,
         ``every``, ``first``, ``after`` picks by count, ``probability`` by a seeded roll.
         Upstream frames are the client's (PUB, SUB, PING...), downstream the server's (MSG,
         PONG, INFO...).

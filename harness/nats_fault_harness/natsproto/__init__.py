@@ -12,7 +12,14 @@ toxics use it, and so can tests that need to read or write the protocol.
 True
 """
 
-from nats_fault_harness.natsproto._frames import PAYLOAD_VERBS, VERBS, Frame, ProtocolError
+from nats_fault_harness.natsproto._frames import (
+    PAYLOAD_VERBS,
+    VERB_FAMILIES,
+    VERBS,
+    Frame,
+    ProtocolError,
+    verbs_of,
+)
 from nats_fault_harness.natsproto._parser import (
     MAX_JSON_LINE,
     MAX_LINE,
@@ -29,6 +36,7 @@ __all__ = [
     "MAX_PAYLOAD",
     "PAYLOAD_VERBS",
     "VERBS",
+    "VERB_FAMILIES",
     "Frame",
     "FrameParser",
     "ProtocolError",
@@ -38,4 +46,5 @@ __all__ = [
     "make_frame",
     "serialize",
     "subject_matches",
+    "verbs_of",
 ]

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-__all__ = ["PAYLOAD_VERBS", "VERBS", "Frame", "ProtocolError"]
+__all__ = ["PAYLOAD_VERBS", "VERBS", "VERB_FAMILIES", "Frame", "ProtocolError", "verbs_of"]
 
 VERBS = (
     "INFO",
@@ -32,6 +32,36 @@ VERBS = (
 
 PAYLOAD_VERBS = frozenset({"PUB", "HPUB", "MSG", "HMSG"})
 """Verbs whose control line is followed by a payload and CRLF."""
+
+VERB_FAMILIES: dict[str, frozenset[str]] = {
+    "PUB*": frozenset({"PUB", "HPUB"}),
+    "MSG*": frozenset({"MSG", "HMSG"}),
+}
+"""Verb families: one name for a verb with and without headers.
+
+A client sends a message with headers as ``HPUB`` (nats-py does whenever ``headers=`` is
+given, ``Nats-Msg-Id`` included) and the server delivers it as ``HMSG``; a fault meant
+for "every publish" or "every delivery" (a JetStream PubAck is a ``MSG``, a pull
+delivery an ``HMSG``) names the family, ``PUB*`` or ``MSG*``, and catches both. The
+``*`` is part of the name, not a glob: ``PUB*`` is exactly ``PUB`` and ``HPUB``.
+"""
+
+
+def verbs_of(spec: str) -> frozenset[str] | None:
+    """The verbs a verb spec matches: ``None`` for ``*`` (every frame), the two verbs of a
+    family (``PUB*``, ``MSG*``), else the verb itself (upper-cased).
+
+    Raises:
+        ValueError: ``spec`` is neither ``*``, a family nor a verb of :data:`VERBS`.
+    """
+    name = spec.upper()
+    if name == "*":
+        return None
+    if name in VERB_FAMILIES:
+        return VERB_FAMILIES[name]
+    if name in VERBS:
+        return frozenset({name})
+    raise ValueError(f"unknown verb {spec!r}")
 
 
 class ProtocolError(ValueError):

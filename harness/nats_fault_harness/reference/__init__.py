@@ -18,6 +18,7 @@ are in ``docs/error-handling.md``. Failures are logged through :mod:`logging` un
 
 from nats_fault_harness.reference._delivery import OutgoingMessage
 from nats_fault_harness.reference._events import EventKind, Observer, ServiceEvent
+from nats_fault_harness.reference._jetstream import JetStreamAck
 from nats_fault_harness.reference._logging import LOGGER_PREFIX
 from nats_fault_harness.reference._results import (
     ConnectionStats,
@@ -63,6 +64,7 @@ __all__ = [
     "FlushResult",
     "Handler",
     "IncomingMessage",
+    "JetStreamAck",
     "MessageHandler",
     "MessageType",
     "NATSConfig",

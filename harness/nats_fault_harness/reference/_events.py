@@ -20,6 +20,9 @@ Event kinds (``kind``) and the fields they fill:
 * ``health_check_failed`` / ``health_check_ok`` - ``member`` (, ``error``); on change only.
 * ``handler_error`` / ``incoming_invalid`` - ``subject``, ``error``.
 * ``acked`` / ``naked`` / ``ack_failed`` - ``subject``, ``attempt`` = delivery count.
+* ``jetstream_retry`` - ``subject``, ``message_ids`` (the message id, if any), ``attempt``
+  (the attempt that failed, 1-based), ``error``, ``ambiguous``: a JetStream publish is
+  sent again.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ EventKind = Literal[
     "acked",
     "naked",
     "ack_failed",
+    "jetstream_retry",
 ]
 
 

@@ -111,6 +111,14 @@ class NATSConfig(BaseModel):
             time out, ``ack_wait``, when the handler raises).
         ack_timeout: seconds to wait for the server to confirm a manual ack.
         close_timeout: seconds ``close()`` may spend on the final flush and on closing.
+        jetstream_publish_timeout: seconds one JetStream publish attempt waits for its
+            PubAck.
+        jetstream_retry_deadline: seconds after the first attempt during which a
+            JetStream publish is retried (with its message id: every ambiguous failure;
+            without: only failures that stored nothing). Long enough for a stream
+            leader election (about 6 s measured) and a meta leader after a heal.
+        jetstream_retry_delay: pause before the first JetStream retry; doubled per
+            retry, at most 1 s.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -135,6 +143,9 @@ class NATSConfig(BaseModel):
     manual_ack: bool = False
     ack_timeout: float = Field(default=1.0, gt=0)
     close_timeout: float = Field(default=5.0, gt=0)
+    jetstream_publish_timeout: float = Field(default=1.0, gt=0)
+    jetstream_retry_deadline: float = Field(default=30.0, ge=0)
+    jetstream_retry_delay: float = Field(default=0.1, gt=0)
 
     @field_validator("servers")
     @classmethod

@@ -26,6 +26,7 @@ from nats_fault_harness.reference._batching import BatchPublisher
 from nats_fault_harness.reference._delivery import OutgoingMessage, send_confirmed
 from nats_fault_harness.reference._events import EventBus, EventKind, Observer
 from nats_fault_harness.reference._health import HealthMonitor
+from nats_fault_harness.reference._jetstream import JetStreamAck, publish_with_ack
 from nats_fault_harness.reference._pool import ConnectionPool, open_main
 from nats_fault_harness.reference._results import (
     ConnectionStats,
@@ -203,6 +204,53 @@ class NATSService:
             self.publish_failures += 1
             raise
         self.published += 1
+
+    async def publish_jetstream(
+        self, subject: str, data: bytes, *, msg_id: str | None = None
+    ) -> JetStreamAck:
+        """Publish one message to a JetStream stream and return its PubAck.
+
+        With ``msg_id`` (sent as ``Nats-Msg-Id``) the publish is exactly once within the
+        stream's duplicate window: every ambiguous failure is retried with the same id
+        for ``jetstream_retry_deadline`` seconds. Without it, a publish whose PubAck did
+        not come is not retried (a retry could store it twice); it raises, ambiguous.
+        Each retry is a ``jetstream_retry`` event. See ``_jetstream`` for the rules.
+
+        Raises:
+            NATSPublishError: invalid subject, or no PubAck; ``ambiguous`` says whether
+                the stream may hold it anyway.
+        """
+        main = self._require().pool.main
+        if not _SUBJECTS.is_valid(subject):
+            raise NATSPublishError(f"invalid subject {subject!r}", subject=subject)
+        cfg = self._config
+
+        def retried(attempt: int, exc: BaseException, ambiguous: bool) -> None:
+            self._bus.emit(
+                "jetstream_retry",
+                subject=subject,
+                message_ids=(msg_id,) if msg_id else (),
+                attempt=attempt,
+                error=describe(exc),
+                ambiguous=ambiguous,
+            )
+
+        try:
+            ack = await publish_with_ack(
+                main.client.jetstream(),
+                subject,
+                data,
+                msg_id=msg_id,
+                timeout=cfg.jetstream_publish_timeout,
+                deadline=cfg.jetstream_retry_deadline,
+                base_delay=cfg.jetstream_retry_delay,
+                on_retry=retried,
+            )
+        except NATSPublishError:
+            self.publish_failures += 1
+            raise
+        self.published += 1
+        return ack
 
     async def publish_batched(
         self, subject: str, data: bytes, *, message_id: str | None = None

@@ -237,7 +237,12 @@ def _messages(
 ) -> Messages | None:
     sent: dict[str, float] = {}
     for op in history.ops():
-        if op.f == "publish" and op.type == "invoke" and isinstance(op.value, dict):
+        if (
+            op.f == "publish"
+            and op.type == "invoke"
+            and isinstance(op.value, dict)
+            and not op.value.get("jetstream")  # accounted by the stream checker
+        ):
             mid = op.value.get("id")
             if mid is not None:
                 sent.setdefault(str(mid), op.t)

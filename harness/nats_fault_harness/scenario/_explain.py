@@ -35,7 +35,9 @@ _PATTERNS = {
     r"^[^\s.*>]+(\.[^\s.*>]+)*$": "a NATS subject without wildcards (tokens joined by '.')",
     r"^(link|member:\d+|node:\d+)$": "'link', 'member:<i>' or 'node:<i>'",
     r"^(server|node:\d+)$": "'server' or 'node:<i>'",
-    r"^([A-Z+-]+|\*)$": "a protocol verb in capitals (PUB, MSG, PONG...) or '*'",
+    r"^([A-Z+-]+\*?|\*)$": (
+        "a protocol verb in capitals (PUB, MSG, PONG...), a family (PUB*, MSG*) or '*'"
+    ),
 }
 _NUMERIC = {"int_type", "int_parsing", "float_type", "float_parsing"}
 _OWN_MESSAGE = {

@@ -16,6 +16,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
+from nats_fault_harness.natsproto import VERB_FAMILIES, VERBS, verbs_of
 from nats_fault_harness.scenario._base import (
     MAX_SIZE,
     ByteCount,
@@ -95,7 +96,7 @@ class LimitData(Step):
 class Frames(Step):
     fault: Literal["frames"]
     target: LinkTarget = "link"
-    verb: Annotated[str, Strict(), Field(pattern=r"^([A-Z+-]+|\*)$")]
+    verb: Annotated[str, Strict(), Field(pattern=r"^([A-Z+-]+\*?|\*)$")]
     subject: SubjectFilter = ">"
     action: Literal["drop", "delay", "hold", "duplicate", "close"] = "drop"
     delay_ms: Millis = 0
@@ -106,6 +107,23 @@ class Frames(Step):
     probability: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     stream: Stream = "upstream"
     connect_name: ConnectName | None = None
+
+    @model_validator(mode="after")
+    def _known_verb(self) -> Frames:
+        try:
+            verbs_of(self.verb)
+        except ValueError:
+            raise PydanticCustomError(
+                "cross_field",
+                "unknown verb '{verb}': one of {verbs}, a family ({families}) or '*'",
+                {
+                    "verb": self.verb,
+                    "verbs": ", ".join(VERBS),
+                    "families": ", ".join(VERB_FAMILIES),
+                    "loc": ("verb",),
+                },
+            ) from None
+        return self
 
     @model_validator(mode="after")
     def _one_counter(self) -> Frames:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, JsonValue, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
+from nats_fault_harness.natsproto import subject_matches
 from nats_fault_harness.scenario._base import (
     MAX_ITEMS,
     ByteCount,
@@ -45,6 +46,7 @@ __all__ = [
     "Requests",
     "Scenario",
     "ServerOptions",
+    "Stream",
     "Subscription",
     "Topology",
     "Workload",
@@ -63,6 +65,7 @@ CHECKERS = (
     "metrics",
     "health",
     "logs",
+    "stream",
 )
 CHECKER_VIEWS = {"metrics": "stats", "health": "health", "logs": "logs"}
 """Checkers that read an optional view of the service, and the capability they read."""
@@ -81,6 +84,20 @@ class ServerOptions(StrictModel):
     lame_duck_duration_s: Seconds | None = None
 
 
+class Stream(StrictModel):
+    """A JetStream stream the runner creates before the service starts.
+
+    It is created (file storage, limits retention) straight on a server, not through the
+    faulted links, and read back the same way after the final heal: its content is the
+    ground truth of the ``stream`` checker.
+    """
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    subjects: Annotated[tuple[SubjectFilter, ...], Field(min_length=1, max_length=MAX_ITEMS)]
+    replicas: Annotated[int, Strict(), Field(ge=1, le=5)] = 1
+    duplicate_window_s: Seconds = 120.0
+
+
 class Topology(StrictModel):
     """What the service connects to: one ``server``, a ``pool`` of N links, a ``cluster``."""
 
@@ -88,6 +105,7 @@ class Topology(StrictModel):
     size: Size = 1
     jetstream: Annotated[bool, Strict()] = False
     server: ServerOptions = Field(default_factory=ServerOptions)
+    streams: Annotated[tuple[Stream, ...], Field(max_length=MAX_ITEMS)] = ()
 
     @model_validator(mode="after")
     def _size_fits_kind(self) -> Topology:
@@ -97,10 +115,33 @@ class Topology(StrictModel):
             raise _at(("size",), "a cluster needs size >= 2, got {size}", size=self.size)
         return self
 
+    @model_validator(mode="after")
+    def _streams_fit(self) -> Topology:
+        names = [s.name for s in self.streams]
+        for i, stream in enumerate(self.streams):
+            if not self.jetstream:
+                raise _at(("streams", i), "a stream needs jetstream: true")
+            if names.index(stream.name) != i:
+                raise _at(
+                    ("streams", i, "name"), "stream {name} is declared twice", name=stream.name
+                )
+            nodes = self.size if self.kind == "cluster" else 1
+            if stream.replicas > nodes:
+                raise _at(
+                    ("streams", i, "replicas"),
+                    "{replicas} replicas need as many servers; the topology has {nodes}",
+                    replicas=stream.replicas,
+                    nodes=nodes,
+                )
+        return self
+
 
 class Publishes(StrictModel):
     """``count`` messages over ``subjects`` (round robin); ``rate_per_s`` None = flat out.
 
+    ``jetstream`` publishes each to a stream and waits for its PubAck
+    (``publish_jetstream``), with the id as ``Nats-Msg-Id`` when ``msg_id_header``;
+    ``in_flight`` of them may await their PubAck at once (launched at ``rate_per_s``).
     ``batched`` hands them to the service's batch, flushed at the end. With
     ``recover_during_faults`` the runner also asks the service to recover its failed-batch
     queue right after that flush, while the faults are still in place: a recovery that
@@ -115,6 +156,21 @@ class Publishes(StrictModel):
     payload_bytes: PayloadBytes = 128
     batched: Annotated[bool, Strict()] = False
     recover_during_faults: Annotated[bool, Strict()] = False
+    jetstream: Annotated[bool, Strict()] = False
+    msg_id_header: Annotated[bool, Strict()] = True
+    in_flight: Annotated[int, Strict(), Field(ge=1, le=1000)] = 1
+
+    @model_validator(mode="after")
+    def _jetstream_is_not_batched(self) -> Publishes:
+        if self.jetstream and self.batched:
+            raise _at(("jetstream",), "jetstream publishes are confirmed one by one, not batched")
+        if self.in_flight > 1 and not self.jetstream:
+            raise _at(
+                ("in_flight",),
+                "in_flight {n} needs jetstream: true (other publishes go one at a time)",
+                n=self.in_flight,
+            )
+        return self
 
     @model_validator(mode="after")
     def _recover_needs_batches(self) -> Publishes:
@@ -205,6 +261,7 @@ class CheckerSpec(StrictModel):
         "metrics",
         "health",
         "logs",
+        "stream",
     ]
     params: dict[str, JsonValue] = Field(default_factory=dict)
 
@@ -254,7 +311,8 @@ class Scenario(StrictModel):
         w = self.workload
         out: dict[str, str] = {}
         if w.publishes.count:
-            cap = "batch" if w.publishes.batched else "publish"
+            p = w.publishes
+            cap = "batch" if p.batched else "jetstream_publish" if p.jetstream else "publish"
             out[cap] = "workload.publishes"
         if w.requests.count:
             out["request"] = "workload.requests"
@@ -322,6 +380,24 @@ class Scenario(StrictModel):
                     "at_s {at_s} falls after the workload ended: it has nothing to do "
                     "(no publishes, requests, messages or inputs)",
                     at_s=trigger.at_s,
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _streams_capture_publishes(self) -> Scenario:
+        """JetStream publishes need JetStream and a declared stream for every subject."""
+        p = self.workload.publishes
+        if not (p.jetstream and p.count):
+            return self
+        if not self.topology.jetstream:
+            raise _at(("workload", "publishes", "jetstream"), "needs topology.jetstream: true")
+        patterns = [pat for s in self.topology.streams for pat in s.subjects]
+        for j, subject in enumerate(p.subjects):
+            if not any(subject_matches(pat, subject) for pat in patterns):
+                raise _at(
+                    ("workload", "publishes", "subjects", j),
+                    "no stream of topology.streams captures {subject}",
+                    subject=subject,
                 )
         return self
 

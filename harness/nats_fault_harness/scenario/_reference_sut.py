@@ -13,6 +13,10 @@ history client events following the checkers' conventions:
 - ``incoming_invalid`` is written as ``invalid_incoming``; ``connection_error`` as
   ``error``; every other kind keeps its name, with ``group`` = ``subject`` on batch events.
 
+JetStream (``jetstream_publish``): ``publish_jetstream()`` of the service, whose retries
+are reported as ``jetstream_retry`` events (``message_ids``, ``attempt``, ``error``,
+``ambiguous``).
+
 Optional views: ``stats()``, ``health()`` / ``health_timing()`` (``is_healthy()`` and the
 health-check and keep-alive settings) and ``loggers()`` (``nats_service``).
 
@@ -162,6 +166,19 @@ class ReferenceSut(Service):
     async def publish(self, subject: str, data: bytes, msg_id: str) -> None:
         """Confirmed publish on the main connection, the id as ``Nats-Msg-Id``."""
         await self._svc().publish(subject, data, headers={"Nats-Msg-Id": msg_id})
+
+    async def publish_jetstream(
+        self, subject: str, data: bytes, msg_id: str, *, dedupe: bool
+    ) -> dict[str, Any]:
+        """``publish_jetstream()``: with ``dedupe`` the id goes as ``Nats-Msg-Id`` (retried
+        until the PubAck comes), without it no id (a timeout is raised, not retried)."""
+        ack = await self._svc().publish_jetstream(subject, data, msg_id=msg_id if dedupe else None)
+        return {
+            "stream": ack.stream,
+            "seq": ack.seq,
+            "duplicate": ack.duplicate,
+            "attempts": ack.attempts,
+        }
 
     async def publish_batched(self, subject: str, data: bytes, msg_id: str) -> None:
         """Add to the current batch under ``msg_id``."""

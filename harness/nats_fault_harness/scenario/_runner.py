@@ -6,7 +6,9 @@ last node, while the service dials node 0 first), apply faults timed ``at_s: 0``
 are in place while the service connects), start the service through the proxies, run the
 workload while timed and event-triggered faults come and go and the event loop's lag is
 sampled, heal everything, let the service recover its failed-batch queue, drain the
-observer, stop the service, copy the proxy's events, and run the checkers on the history.
+observer, read the JetStream streams back (created before the service started; see
+:mod:`~nats_fault_harness.scenario._streams`), stop the service, copy the proxy's events,
+and run the checkers on the history.
 A service with the optional views has its health read at a fixed cadence from its start
 until it stops, and its log records captured from before its start until after it stops
 (:class:`~nats_fault_harness.scenario._observer.HealthPoller`, :class:`~.LogCapture`).
@@ -43,6 +45,7 @@ from nats_fault_harness.scenario._lag import LoopLag
 from nats_fault_harness.scenario._model import Scenario
 from nats_fault_harness.scenario._observer import HealthPoller, LogCapture, Observer
 from nats_fault_harness.scenario._schedule import SERVICE_EVENTS, Schedule
+from nats_fault_harness.scenario._streams import StreamKeeper
 from nats_fault_harness.scenario._topology import ScenarioEnv, build
 from nats_fault_harness.scenario._workload import Workload
 from nats_fault_harness.services import CAPABILITIES, CapabilityMissing, capabilities_of
@@ -169,6 +172,7 @@ class _Run:
         self.schedule: Schedule | None = None
         self.workload: Workload | None = None
         self.driver: Driver | None = None
+        self.streams = StreamKeeper(self.history, scenario.topology.streams)
         self.started = False
         self.captures = contextlib.ExitStack()
         self.health_stop = asyncio.Event()
@@ -202,6 +206,7 @@ class _Run:
             work.observed_subjects,
             r.subject if r.count and r.responder else None,
         )
+        await self.streams.start(built.direct_url)
         self.progress("faults")
         await schedule.apply_early()
         inputs = self.scenario.workload.inputs
@@ -265,6 +270,7 @@ class _Run:
         if driver is not None:
             await driver.settle()
         await self._drain()
+        await self.streams.read()
         work.snapshot("end")
 
     async def _start_instances(self, servers: tuple[str, ...], env: SutEnv) -> None:
@@ -307,6 +313,7 @@ class _Run:
         self.captures.close()
         if self.driver is not None:
             await self.driver.close()
+        await self.streams.close()
         await self.observer.close()
         await asyncio.to_thread(self.env.links.pull_events)
 
@@ -351,11 +358,16 @@ class _Run:
 
     async def _drain(self) -> None:
         """Wait until the observer saw every id that must arrive (ok or recovered)."""
+        jetstream = {  # their ground truth is the stream (read next), not the observer
+            str(op.value["id"])
+            for op in self.history.ops()
+            if op.f == "publish" and isinstance(op.value, dict) and op.value.get("jetstream")
+        }
         must = {
             str(op.value["id"])
             for op in self.history.ops()
             if op.f == "publish" and op.type == "ok" and isinstance(op.value, dict)
-        }
+        } - jetstream
         for op in self.history.ops():
             if op.f == "recover" and op.type == "ok" and isinstance(op.value, dict):
                 must.update(str(i) for i in op.value.get("ids") or ())

@@ -1,7 +1,8 @@
 """What the service does during a run, recorded as history operations.
 
-Publishes (confirmed or batched, then flushed), requests, subscriptions (removed at the
-end) and structured messages both ways run side by side; afterwards :meth:`Workload.settle`
+Publishes (confirmed, to a JetStream stream with a PubAck, or batched, then flushed),
+requests, subscriptions (removed at the end) and structured messages both ways run side
+by side; afterwards :meth:`Workload.settle`
 recovers the failed-batch queue. Every outcome is written with the checkers' record
 conventions (see :mod:`nats_fault_harness.checkers`): what a method returned is recorded as it is,
 so
@@ -79,7 +80,9 @@ class Workload:
     @property
     def observed_subjects(self) -> list[str]:
         """The subjects the observer must receive on (publishes and outgoing messages)."""
-        subjects = list(self.w.publishes.subjects) if self.w.publishes.count else []
+        p = self.w.publishes
+        # a JetStream publish's ground truth is its stream, read at the end
+        subjects = list(p.subjects) if p.count and not p.jetstream else []
         if self._messages_needed() and self.w.messages.outgoing:
             subjects.append(self.w.messages.subject + ".out")
         return subjects
@@ -137,32 +140,54 @@ class Workload:
     async def _publishes(self) -> None:
         p = self.w.publishes
         subjects = itertools.cycle(p.subjects)
+        pause = 1 / p.rate_per_s if p.rate_per_s else 0
+        if p.in_flight > 1:  # JetStream only: several publishes awaiting their PubAck
+            slots = asyncio.Semaphore(p.in_flight)
+            async with asyncio.TaskGroup() as tg:
+                for i in range(p.count):
+                    await slots.acquire()
+                    task = tg.create_task(self._publish(i, next(subjects)))
+                    task.add_done_callback(lambda _: slots.release())
+                    await asyncio.sleep(pause)
+            return
         for i in range(p.count):
-            mid = f"{self.prefix}-{i}"
-            subject = next(subjects)
-            data = (mid.encode() + b" ").ljust(p.payload_bytes, b".")
-            value: dict[str, Any] = {"id": mid, "subject": subject}
-            if p.batched:
-                value["batched"] = True
-            op = self.history.invoke(self.sut.name, "publish", value)
-            try:
-                if p.batched:
-                    await self.sut.publish_batched(subject, data, mid)
-                else:
-                    await self.sut.publish(subject, data, mid)
-            except Exception as exc:
-                _failed(op, exc, {"id": mid})
-            else:
-                if p.batched:
-                    self.pending[mid] = op
-                else:
-                    op.ok({"id": mid})
-            self.schedule.on_event("publish")
-            await asyncio.sleep(1 / p.rate_per_s if p.rate_per_s else 0)
+            await self._publish(i, next(subjects))
+            await asyncio.sleep(pause)
         if p.batched:
             await self._flush()
             if p.recover_during_faults and self.queued:
                 await self._recover({"attempt": 0, "during_faults": True})
+
+    async def _publish(self, i: int, subject: str) -> None:
+        """Publish message ``i`` as the workload says (confirmed, JetStream or batched)."""
+        p = self.w.publishes
+        mid = f"{self.prefix}-{i}"
+        data = (mid.encode() + b" ").ljust(p.payload_bytes, b".")
+        value: dict[str, Any] = {"id": mid, "subject": subject}
+        if p.batched:
+            value["batched"] = True
+        if p.jetstream:
+            value.update(jetstream=True, msg_id=p.msg_id_header)
+        op = self.history.invoke(self.sut.name, "publish", value)
+        try:
+            if p.jetstream:
+                ack = await self.sut.publish_jetstream(  # type: ignore[attr-defined]
+                    subject, data, mid, dedupe=p.msg_id_header
+                )
+            elif p.batched:
+                await self.sut.publish_batched(subject, data, mid)
+            else:
+                await self.sut.publish(subject, data, mid)
+        except Exception as exc:
+            _failed(op, exc, {"id": mid})
+        else:
+            if p.jetstream:
+                op.ok(_pub_ack(mid, ack))
+            elif p.batched:
+                self.pending[mid] = op
+            else:
+                op.ok({"id": mid})
+        self.schedule.on_event("publish")
 
     async def _flush(self) -> None:
         self.snapshot("before_flush")
@@ -290,6 +315,16 @@ class Workload:
         except TimeoutError:
             return False
         return True
+
+
+def _pub_ack(mid: str, ack: object) -> dict[str, Any]:
+    """The ``ok`` value of a JetStream publish: the id and what the PubAck said."""
+    got = dict(ack) if isinstance(ack, Mapping) else {}
+    value: dict[str, Any] = {"id": mid}
+    for key in ("stream", "seq", "duplicate", "attempts"):
+        if key in got:
+            value[key] = got[key]
+    return value
 
 
 def _failed(op: OpHandle, exc: Exception, value: dict[str, Any]) -> None:

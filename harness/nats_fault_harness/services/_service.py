@@ -51,6 +51,7 @@ __all__ = [
 
 CAPABILITIES: Mapping[str, tuple[str, ...]] = {
     "publish": ("publish",),
+    "jetstream_publish": ("publish_jetstream",),
     "batch": ("publish_batched", "flush", "recover"),
     "request": ("request",),
     "subscribe": ("subscribe", "unsubscribe"),
@@ -216,6 +217,22 @@ class Service:
     async def publish(self, subject: str, data: bytes, msg_id: str) -> None:
         """Publish one message and return once the server confirmed it."""
         raise CapabilityMissing(self.name, ["publish"])
+
+    # ------------------------------------------------------------------ JetStream
+    @_lacking("jetstream_publish")
+    async def publish_jetstream(
+        self, subject: str, data: bytes, msg_id: str, *, dedupe: bool
+    ) -> Mapping[str, Any]:
+        """Publish one message to a JetStream stream; return once its PubAck came.
+
+        ``dedupe``: send ``msg_id`` as ``Nats-Msg-Id`` (the server then stores one copy
+        per id within the stream's duplicate window); without it, publish without an
+        id. Retrying is the service's own business. Returns the PubAck as
+        ``{"stream": str, "seq": int, "duplicate": bool}`` (``"attempts": int``, how
+        often it was sent, if the service knows); raises when no PubAck came (an
+        ``ambiguous`` attribute of ``False`` says nothing can have been stored).
+        """
+        raise CapabilityMissing(self.name, ["jetstream_publish"])
 
     # ------------------------------------------------------------------ batch
     @_lacking("batch")

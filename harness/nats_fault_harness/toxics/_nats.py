@@ -1,7 +1,8 @@
 """``nats`` (extension): drop, delay, hold, duplicate or close on whole NATS protocol frames.
 
 Byte-level toxics corrupt a NATS stream when they cut a frame; this one acts on frames. A
-frame *matches* when its verb is ``verb`` (or ``verb`` is ``*``) and its subject matches
+frame *matches* when its verb is ``verb`` (or ``verb`` is ``*``, or a family that holds
+it: ``PUB*`` is ``PUB`` and ``HPUB``, ``MSG*`` is ``MSG`` and ``HMSG``) and its subject matches
 the NATS pattern ``subject`` (``>``, the default, also matches frames without a subject,
 such as ``PING``). Matches are counted per proxy and stream (``count`` 1, 2, ...; "the 3rd
 PUB through this proxy", across connections and reconnects; an update restarts the count).
@@ -33,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from nats_fault_harness.natsproto import VERBS, check_pattern
+from nats_fault_harness.natsproto import VERB_FAMILIES, VERBS, check_pattern
 from nats_fault_harness.toxics._attrs import (
     AttributeToxic,
     InvalidAttribute,
@@ -83,8 +84,12 @@ class Nats(AttributeToxic):
 
     def check(self) -> None:
         """Verb, action and pattern are known and valid; at most one selector is set."""
-        if self.verb != "*" and self.verb not in VERBS:
-            raise _invalid("verb", self.verb, f"must be one of {', '.join(VERBS)} or *")
+        if self.verb != "*" and self.verb not in VERBS and self.verb not in VERB_FAMILIES:
+            raise _invalid(
+                "verb",
+                self.verb,
+                f"must be one of {', '.join(VERBS)}, a family ({', '.join(VERB_FAMILIES)}) or *",
+            )
         if self.action not in ACTIONS:
             raise _invalid("action", self.action, f"must be one of {', '.join(ACTIONS)}")
         try:

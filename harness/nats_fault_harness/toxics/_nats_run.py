@@ -12,7 +12,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from nats_fault_harness.natsproto import SubjectPattern
+from nats_fault_harness.natsproto import SubjectPattern, verbs_of
 from nats_fault_harness.toxics._base import Chunk, ToxicIO
 from nats_fault_harness.toxics._nats_stream import FrameStream, Segment
 
@@ -55,7 +55,7 @@ class FrameRun:
         self.todo: list[_Unsent] = []
         self.ts = 0.0
         self.delay = toxic.delay / 1000.0
-        self.verb = None if toxic.verb == "*" else toxic.verb
+        self.verbs = verbs_of(toxic.verb)  # None: every verb
         self.pattern = None if toxic.subject == ">" else SubjectPattern(toxic.subject)
         self.verdicts: dict[str, bool] = {}  # subject -> matches, bounded by _VERDICTS
         if io.joined_mid_stream:
@@ -116,13 +116,13 @@ class FrameRun:
         for effect, fields in notes:  # a resync happened before this read's frames
             if effect == "resync":
                 io.report(effect, **fields)
-        want_verb, pattern, verdicts = self.verb, self.pattern, self.verdicts
+        want_verbs, pattern, verdicts = self.verbs, self.pattern, self.verdicts
         selects, probability = toxic.selects, toxic.probability
         self.todo = todo = [_Unsent(buf, spans[0][2], spans[-1][3]) for buf, spans in segments]
         for entry, (buf, spans) in zip(todo, segments, strict=True):
             out = spans[0][2]  # first byte of this segment not yet forwarded
             for verb, subject, start, end in spans:
-                if not verb or (want_verb is not None and verb != want_verb):
+                if not verb or (want_verbs is not None and verb not in want_verbs):
                     continue
                 if pattern is not None:
                     if subject is None:

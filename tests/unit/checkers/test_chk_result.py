@@ -128,6 +128,7 @@ def test_make_checker_binds_params_and_rejects_unknown_ones(rec: Rec) -> None:
         "metrics",
         "health",
         "logs",
+        "stream",
     }
     with pytest.raises(KeyError, match="no checker 'latency'"):
         make_checker("latency")

@@ -146,6 +146,30 @@ async def test_count_selectors(selector: dict[str, int], dropped: list[int]) -> 
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("verb", "dropped"),
+    [("PUB*", ["PUB", "HPUB"]), ("pub*", ["PUB", "HPUB"]), ("PUB", ["PUB"]), ("HPUB", ["HPUB"])],
+)
+async def test_the_pub_family_matches_pub_and_hpub(verb: str, dropped: list[str]) -> None:
+    plain = pub("orders.1")
+    head = b"NATS/1.0\r\nNats-Msg-Id: 2\r\n\r\n"
+    headed = make_frame("HPUB", subject="orders.2", header_len=len(head), payload=head + b"x").raw
+    msg = make_frame("MSG", subject="orders.3", sid="1", payload=b"y").raw
+    io = FrameIO(nats(verb=verb, subject="orders.>", action="drop"))
+    io.feed(plain + headed + msg, piece=3, eof=True)
+    await run_until_eof(io)
+    assert [fields["verb"] for _, fields in io.effects] == dropped
+    kept = {"PUB": plain, "HPUB": headed}
+    assert io.data() == b"".join(raw for v, raw in kept.items() if v not in dropped) + msg
+
+
+def test_a_family_is_a_valid_verb_and_an_unknown_one_is_not() -> None:
+    assert nats(verb="msg*", action="drop").verb == "MSG*"
+    with pytest.raises(InvalidAttribute, match=r"a family \(PUB\*, MSG\*\)"):
+        Nats.from_attributes({"verb": "SUB*", "action": "drop"})
+
+
+@pytest.mark.asyncio
 async def test_verbs_and_subjects_that_do_not_match_pass_byte_for_byte() -> None:
     stream = (
         b"sub chat.> 1\r\n"

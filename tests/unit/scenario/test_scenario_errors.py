@@ -152,12 +152,12 @@ def test_every_invalid_fixture_is_covered() -> None:
         (HEAD + "timeout_s: '10'\n", "{p}:4: timeout_s: expected a number, got '10'"),
         (
             HEAD + "topology:\n  1: x\n",
-            "{p}:5: topology.1: unknown key 1; allowed: kind, size, jetstream, server",
+            "{p}:5: topology.1: unknown key 1; allowed: kind, size, jetstream, server, streams",
         ),
         (
             HEAD + "faults:\n - fault: frames\n   verb: pub\n",
-            "{p}:6: faults[0].verb: expected a protocol verb in capitals (PUB, MSG, PONG...) "
-            "or '*', got 'pub'",
+            "{p}:6: faults[0].verb: expected a protocol verb in capitals (PUB, MSG, PONG...), "
+            "a family (PUB*, MSG*) or '*', got 'pub'",
         ),
         (
             HEAD + "workload: {publishes: {count: 5}}\n"

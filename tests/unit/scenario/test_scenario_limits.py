@@ -328,6 +328,10 @@ def _embed(model: type[BaseModel], field: str, value: Any) -> tuple[dict[str, An
     if name in ("Publishes", "Requests", "Messages", "Inputs"):
         data["workload"] = {name.lower(): {field: value}}
         return data, f"workload.{name.lower()}.{field}"
+    if name == "Stream":
+        stream = {"name": "S", "subjects": ["a"], field: value}
+        data["topology"] = {"jetstream": True, "streams": [stream]}
+        return data, f"topology.streams[0].{field}"
     if name in ("TimedTrigger", "EventTrigger"):
         trigger = {field: value} if name == "TimedTrigger" else {"after": "publish", field: value}
         data["faults"] = [{"fault": "kill", "trigger": trigger}]
