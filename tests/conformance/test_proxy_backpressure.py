@@ -128,6 +128,45 @@ def test_timeout_still_reads_and_discards(api: ProxyApi, held: Upstream) -> None
         upstream.close()
 
 
+def test_updating_buffer_bytes_on_a_live_blackhole_reads_that_much_more(
+    api: ProxyApi, held: Upstream
+) -> None:
+    """A PATCH restarts the toxic where it stands: raising ``buffer_bytes`` lets the proxy
+    read up to the new budget (what it holds already counts), then it stops again; the
+    heal delivers every byte in order."""
+    proxy = api.create_proxy("p", held.addr)
+    client = connect(local_addr(proxy))
+    upstream = held.accept()
+    try:
+        api.add_toxic("p", "blackhole", name="bh", stream="upstream")
+        first = _write_until_blocked(client)
+        assert _connection(api, "p")["bytes_up"] == 0
+        api.update_toxic("p", "bh", {"attributes": {"buffer_bytes": 2 * MIB}})
+        second = _write_until_blocked(client)
+        read = _connection(api, "p")["bytes_up"]
+        assert 2 * MIB <= read <= 2 * MIB + 256 * 1024, f"read {read:,}"
+        assert second >= 2 * MIB - 256 * 1024, f"wrote {second:,} more after the update"
+        api.remove_toxic("p", "bh")
+        total = first + second
+        got = recv_exact(upstream, total, timeout=20)
+        assert got == b"x" * total
+    finally:
+        client.close()
+        upstream.close()
+
+
+def test_a_blackhole_that_rolled_noop_keeps_reading(api: ProxyApi, echo: Upstream) -> None:
+    """Toxicity 0: the toxic does not apply on the link, so neither does its read limit."""
+    proxy = api.create_proxy("p", echo.addr)
+    api.add_toxic("p", "blackhole", name="bh", stream="upstream", toxicity=0.0)
+    client = connect(local_addr(proxy))
+    try:
+        client.sendall(b"ping")
+        assert recv_exact(client, 4) == b"ping"
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize(
     ("value", "status"), [(0, 200), (8 * MIB, 200), (-1, 400), (8 * MIB + 1, 400)]
 )
