@@ -244,8 +244,9 @@ async def test_numbered_writes_survive_blackhole_windows_in_order(
                 stream=stream,
                 attributes={"buffer_bytes": buffer_bytes},
             )
-            await asyncio.sleep(0.05)  # what was already on its way lands
-            frozen = len(reader)
+            # What was already past the toxic (the proxy's write buffer, the reader's
+            # kernel buffer) still lands; then nothing may pass for the rest of the window.
+            frozen = await _quiet(reader)
             await asyncio.sleep(0.25)
             assert len(reader) == frozen, f"window {window}: bytes passed the blackhole"
             api.remove_toxic("p", "bh")
@@ -260,3 +261,13 @@ async def test_numbered_writes_survive_blackhole_windows_in_order(
     if reader.buf != expected:
         first = next(i for i, (a, b) in enumerate(zip(reader.buf, expected, strict=True)) if a != b)
         raise AssertionError(f"stream differs first at byte {first}")
+
+
+async def _quiet(reader: _Reader, still_s: float = 0.1, timeout: float = 10.0) -> int:
+    """The reader's byte count once it has not grown for ``still_s`` (bounded)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            seen = len(reader)
+            await asyncio.sleep(still_s)
+            if len(reader) == seen:
+                return seen
