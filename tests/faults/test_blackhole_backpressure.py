@@ -27,7 +27,8 @@ import nats
 import pytest
 
 from nats_fault_harness import wait_until_async
-from nats_fault_harness.faults import Link, LinkFactory
+from nats_fault_harness.errors import ConfigError, UnsupportedFeature
+from nats_fault_harness.faults import BLACKHOLE_MS, Link, LinkFactory
 from nats_fault_harness.servers import NatsServer
 
 MIB = 1024 * 1024
@@ -175,3 +176,61 @@ async def test_publishes_held_by_a_blackhole_arrive_in_order_after_the_heal(
     assert seen == list(range(count))
     await nc.close()
     await watcher.close()
+
+
+# ---------------------------------------------------------------- the fault API
+
+
+def test_blackhole_toxics_and_journal(
+    nats_link: Link, nats_link_factory: LinkFactory, nats_history: Any
+) -> None:
+    api = nats_link_factory.api
+    with nats_link.blackhole(stream="upstream"):
+        (toxic,) = api.toxics(nats_link.proxy)
+        assert (toxic.type, dict(toxic.attributes)) == ("blackhole", {"buffer_bytes": 0})
+    with nats_link.blackhole(buffer_bytes=8 * MIB):
+        toxics = api.toxics(nats_link.proxy)
+        assert [dict(t.attributes) for t in toxics] == [{"buffer_bytes": 8 * MIB}] * 2
+    first, second = nats_history.faults()
+    assert first.params == {"stream": "upstream", "buffer_bytes": 0}
+    assert second.params == {"stream": "both", "buffer_bytes": 8 * MIB}
+
+
+@pytest.mark.parametrize("bad", [-1, 8 * MIB + 1, True])
+def test_buffer_bytes_out_of_range_is_refused(nats_link: Link, bad: int) -> None:
+    with pytest.raises(ConfigError, match="buffer_bytes"):
+        nats_link.blackhole(buffer_bytes=bad)
+
+
+def test_without_the_extension_blackhole_falls_back_to_an_hour_of_latency(
+    nats_link: Link, nats_link_factory: LinkFactory
+) -> None:
+    """What a real Toxiproxy gets (no ``blackhole`` toxic); ``buffer_bytes`` is refused."""
+    plain = Link(
+        nats_link.api,
+        nats_link.proxy,
+        nats_link.listen,
+        nats_link.log,
+        extensions=nats_link.extensions - {"blackhole"},
+    )
+    with pytest.raises(UnsupportedFeature, match="blackhole"):
+        plain.blackhole(buffer_bytes=1024)
+    with plain.blackhole(stream="downstream"):
+        (toxic,) = nats_link_factory.api.toxics(nats_link.proxy)
+        assert (toxic.type, toxic.attributes["latency"]) == ("latency", BLACKHOLE_MS)
+
+
+def test_pool_blackholes_take_buffer_bytes(
+    nats_server: NatsServer, nats_link_factory: LinkFactory
+) -> None:
+    pool = nats_link_factory.pool(nats_server, 2)
+    api = nats_link_factory.api
+    with pool.break_members([1], how="blackhole", buffer_bytes=MIB):
+        assert api.toxics(pool[0].proxy) == []
+        assert {t.attributes["buffer_bytes"] for t in api.toxics(pool[1].proxy)} == {MIB}
+    with pool.break_members([0], how="blackhole"):
+        assert {t.attributes["buffer_bytes"] for t in api.toxics(pool[0].proxy)} == {0}
+    with pytest.raises(ConfigError, match="buffer_bytes"):
+        pool.break_members([0], how="down", buffer_bytes=MIB)
+    with pytest.raises(ConfigError, match="buffer_bytes"):
+        pool.break_by_name("svc-*", how="drop", buffer_bytes=MIB)
