@@ -155,6 +155,35 @@ def test_updating_buffer_bytes_on_a_live_blackhole_reads_that_much_more(
         upstream.close()
 
 
+def test_a_close_during_the_blackhole_arrives_after_the_held_bytes(
+    api: ProxyApi, held: Upstream
+) -> None:
+    """The client writes, then closes, into a blackhole: the upstream sees nothing until the
+    heal, then the bytes, then EOF, and the proxy forgets the connection."""
+    proxy = api.create_proxy("p", held.addr)
+    client = connect(local_addr(proxy))
+    upstream = held.accept()
+    try:
+        api.add_toxic("p", "blackhole", name="bh", stream="upstream")
+        client.sendall(b"held bytes")
+        client.close()
+        upstream.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            upstream.recv(1)
+        assert len(api.get("/proxies/p/connections").json()) == 1
+        api.remove_toxic("p", "bh")
+        assert recv_exact(upstream, 10) == b"held bytes"
+        upstream.settimeout(5)
+        assert upstream.recv(1) == b""
+        wait_for(
+            lambda: api.get("/proxies/p/connections").json() == [],
+            timeout=5,
+            what="the connection to be gone",
+        )
+    finally:
+        upstream.close()
+
+
 def test_a_blackhole_that_rolled_noop_keeps_reading(api: ProxyApi, echo: Upstream) -> None:
     """Toxicity 0: the toxic does not apply on the link, so neither does its read limit."""
     proxy = api.create_proxy("p", echo.addr)

@@ -234,3 +234,12 @@ def test_pool_blackholes_take_buffer_bytes(
         pool.break_members([0], how="down", buffer_bytes=MIB)
     with pytest.raises(ConfigError, match="buffer_bytes"):
         pool.break_by_name("svc-*", how="drop", buffer_bytes=MIB)
+
+
+def test_the_read_ahead_ceiling_is_the_same_number_everywhere() -> None:
+    """``buffer_bytes``' maximum (fault API, toxic) is the proxy's per-direction ceiling."""
+    from nats_fault_harness.faults._link import MAX_BUFFER_BYTES as fault_max
+    from nats_fault_harness.proxy._link import HIGH_WATER
+    from nats_fault_harness.toxics._blackhole import MAX_BUFFER_BYTES as toxic_max
+
+    assert fault_max == toxic_max == HIGH_WATER == 8 * MIB
