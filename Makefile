@@ -58,6 +58,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) benchmarks/bench_servers.py
 	$(PY) benchmarks/bench_proxy.py
+	$(PY) benchmarks/bench_backpressure.py
 	$(PY) benchmarks/bench_scenarios.py
 	$(PY) benchmarks/bench_parallel.py
 

@@ -191,6 +191,7 @@ def toxic_bodies(draw: st.DrawFn) -> Any:
                 "limit_data",
                 "nats",
                 "reset_after",
+                "blackhole",
                 "nope",
                 "",
                 "lat\udcffency",

@@ -16,14 +16,17 @@ raises):
   dialled by ``a`` are reset (RST) and new ones are closed at their ``CONNECT``. Applying
   returns once ``/routez`` on every node shows the expected topology (no a-b route, every
   other route present).
-* ``partition(a, b, one_way=True)``: bytes from ``a`` to ``b`` are lost; bytes from ``b``
+* ``partition(a, b, one_way=True)``: bytes from ``a`` to ``b`` stop; bytes from ``b``
   to ``a`` still flow. A NATS route is one TCP connection used both ways and kept alive by
   PING/PONG, so this is what a one-way packet loss does to it:
 
   - existing a-b route connections are *not* reset: ``a``'s frames (messages, PINGs,
-    PONGs) vanish at once, ``b``'s still reach ``a``; each node notices only by its PING
+    PONGs) stop at once, ``b``'s still reach ``a``; each node notices only by its PING
     timeout (``ping_interval`` x ``ping_max``; the fixture sets ``ping_interval`` to 1 s)
-    and then drops the route;
+    and then drops the route. ``a``'s bytes are held by a ``blackhole`` toxic, which
+    stops reading ``a``'s socket at once: ``a``'s writes back up through the kernel's
+    buffers, as when its packets go unacknowledged (they used to be read and discarded,
+    so ``a`` never felt back-pressure);
   - no new a-b route can form, in either direction: a handshake needs both directions
     (as a TCP handshake does), so new dials between them are closed at ``CONNECT``.
 
@@ -339,11 +342,12 @@ class FaultyCluster:
             self._add(cut, a, "nats", "upstream", close_connect, peer=b)
             self._add(cut, b, "nats", "upstream", close_connect, peer=a)
             if cut.one_way:
-                # Live connections lose a's bytes only: in P_b a dialled (a's bytes go
-                # upstream), in P_a b dialled (a's bytes go downstream).
-                drop = {"timeout": 0}
-                self._add(cut, b, "timeout", "upstream", drop, peer=a)
-                self._add(cut, a, "timeout", "downstream", drop, peer=b)
+                # Live connections stop a's bytes only: in P_b a dialled (a's bytes go
+                # upstream), in P_a b dialled (a's bytes go downstream). Held, not read:
+                # a's socket stops draining, as on the wire.
+                hold = {"buffer_bytes": 0}
+                self._add(cut, b, "blackhole", "upstream", hold, peer=a)
+                self._add(cut, a, "blackhole", "downstream", hold, peer=b)
             else:
                 for x, y in ((a, b), (b, a)):
                     self.api.reset_connections(

@@ -19,11 +19,14 @@ from nats_fault_harness._docs import doc_url
 from nats_fault_harness.errors import ConfigError, UnsupportedFeature
 from nats_fault_harness.faults._base import Fault, FaultLog
 
-__all__ = ["BLACKHOLE_MS", "Link", "ToxicAPI", "needs_extension"]
+__all__ = ["BLACKHOLE_MS", "MAX_BUFFER_BYTES", "Link", "ToxicAPI", "needs_extension"]
 
 Stream = Literal["upstream", "downstream", "both"]
-# A latency this long holds every byte until healed; removing the toxic releases them.
+# Against a real Toxiproxy (no ``blackhole`` toxic) a latency this long holds every byte
+# until healed; removing the toxic releases them.
 BLACKHOLE_MS = 3_600_000
+# The most a blackhole may let the harness's proxy read ahead (its per-direction ceiling).
+MAX_BUFFER_BYTES = 8 * 1024 * 1024
 _ids = itertools.count(1)
 
 
@@ -215,15 +218,52 @@ class Link:
             "bandwidth", "bandwidth", {"rate": kb_per_s}, stream=stream, connect_name=connect_name
         )
 
-    def blackhole(self, *, stream: Stream = "both", connect_name: str | None = None) -> Fault:
-        """Hold every byte, close nothing: the peer sees silence. Healing releases the bytes."""
+    def blackhole(
+        self,
+        *,
+        stream: Stream = "both",
+        connect_name: str | None = None,
+        buffer_bytes: int = 0,
+    ) -> Fault:
+        """Hold every byte, close nothing: the peer sees silence. Healing releases the bytes.
+
+        With the harness's proxy (extension ``blackhole``) the proxy stops reading the
+        sender's socket the moment the fault is applied, so the sender's writes block once
+        the kernel's socket buffers are full, as on a network whose peer went away (a
+        pulled cable). ``buffer_bytes`` lets the proxy read and hold up to that many bytes
+        per connection direction first (at most 8 MiB: the proxy's own ceiling, and what
+        it used to read ahead before this default), for a test that wants a buffering
+        middlebox. The history records ``buffer_bytes`` with the fault.
+
+        Against a real Toxiproxy the fault is a ``latency`` toxic of an hour, which
+        Toxiproxy reads ahead of (up to its 1024-chunk channel); ``buffer_bytes`` then
+        raises :class:`~nats_fault_harness.errors.UnsupportedFeature`.
+        """
+        if isinstance(buffer_bytes, bool) or not 0 <= buffer_bytes <= MAX_BUFFER_BYTES:
+            raise ConfigError(
+                f"buffer_bytes must be 0..{MAX_BUFFER_BYTES}, got {buffer_bytes!r}",
+                where="buffer_bytes",
+                value=buffer_bytes,
+            )
+        if "blackhole" not in self.extensions:
+            if buffer_bytes:
+                raise UnsupportedFeature(
+                    "blackhole(buffer_bytes=) needs the harness's proxy (extension 'blackhole')"
+                )
+            return self.toxic(
+                "blackhole",
+                "latency",
+                {"latency": BLACKHOLE_MS},
+                stream=stream,
+                connect_name=connect_name,
+                params={},
+            )
         return self.toxic(
             "blackhole",
-            "latency",
-            {"latency": BLACKHOLE_MS},
+            "blackhole",
+            {"buffer_bytes": buffer_bytes},
             stream=stream,
             connect_name=connect_name,
-            params={},
         )
 
     def drop(self, *, stream: Stream = "both", connect_name: str | None = None) -> Fault:

@@ -50,13 +50,18 @@ class Pool:
     def __getitem__(self, index: int) -> Link:
         return self.members[index]
 
-    def break_members(self, indices: Iterable[int], how: BreakMode = "down") -> Fault:
+    def break_members(
+        self, indices: Iterable[int], how: BreakMode = "down", *, buffer_bytes: int = 0
+    ) -> Fault:
         """Fail the members at ``indices`` together; the others stay healthy.
 
         ``how``: ``"down"`` (connections refused and live ones closed), ``"blackhole"``
-        (silence), ``"drop"`` (bytes discarded), ``"reset"`` (live connections reset; an
-        instant fault). Healing restores every broken member.
+        (silence; the proxy stops reading at once, see
+        :meth:`~nats_fault_harness.faults.Link.blackhole` for ``buffer_bytes``), ``"drop"``
+        (bytes discarded), ``"reset"`` (live connections reset; an instant fault). Healing
+        restores every broken member.
         """
+        _buffer_needs_blackhole(how, buffer_bytes)
         chosen = sorted(set(indices))
         bad = [i for i in chosen if not 0 <= i < len(self.members)]
         if bad or not chosen:
@@ -70,8 +75,13 @@ class Pool:
             raise ConfigError(
                 f"how must be down, blackhole, drop or reset, got {how!r}", where="how", value=how
             )
-        parts = [self._member_fault(self._quiet(self.members[i]), how) for i in chosen]
-        return self._together("pool_break", {"members": chosen, "how": how}, parts, how)
+        parts = [
+            self._member_fault(self._quiet(self.members[i]), how, buffer_bytes) for i in chosen
+        ]
+        params: dict[str, object] = {"members": chosen, "how": how}
+        if buffer_bytes:
+            params["buffer_bytes"] = buffer_bytes
+        return self._together("pool_break", params, parts, how)
 
     @staticmethod
     def _quiet(link: Link) -> Link:
@@ -109,21 +119,25 @@ class Pool:
         return Fault(self.log, kind, self.target, params, apply, heal_, links=links)
 
     @staticmethod
-    def _member_fault(link: Link, how: BreakMode) -> Fault:
+    def _member_fault(link: Link, how: BreakMode, buffer_bytes: int) -> Fault:
         if how == "down":
             return link.down()
         if how == "blackhole":
-            return link.blackhole()
+            return link.blackhole(buffer_bytes=buffer_bytes)
         if how == "drop":
             return link.drop()
         return link.reset()
 
-    def break_by_name(self, connect_name: str, how: BreakMode = "blackhole") -> Fault:
+    def break_by_name(
+        self, connect_name: str, how: BreakMode = "blackhole", *, buffer_bytes: int = 0
+    ) -> Fault:
         """Fail the connections whose ``CONNECT`` name matches, on every link of the pool.
 
         The name is matched on :attr:`shared` and on each member link, so the client is
         hit wherever it dials; the other clients on those links are untouched.
+        ``buffer_bytes`` is :meth:`~nats_fault_harness.faults.Link.blackhole`'s.
         """
+        _buffer_needs_blackhole(how, buffer_bytes)
         if how == "down":
             raise ConfigError(
                 "down cannot target one client; use blackhole, drop or reset",
@@ -133,10 +147,21 @@ class Pool:
         parts: list[Fault] = []
         for link in (self._quiet(self.shared), *(self._quiet(m) for m in self.members)):
             if how == "blackhole":
-                parts.append(link.blackhole(connect_name=connect_name))
+                parts.append(link.blackhole(connect_name=connect_name, buffer_bytes=buffer_bytes))
             elif how == "drop":
                 parts.append(link.drop(connect_name=connect_name))
             else:
                 parts.append(link.reset(connect_name=connect_name))
         params: dict[str, object] = {"connect_name": connect_name, "how": how}
+        if buffer_bytes:
+            params["buffer_bytes"] = buffer_bytes
         return self._together("pool_break_by_name", params, parts, how)
+
+
+def _buffer_needs_blackhole(how: str, buffer_bytes: int) -> None:
+    if buffer_bytes and how != "blackhole":
+        raise ConfigError(
+            f"buffer_bytes applies to how='blackhole' only, not {how!r}",
+            where="buffer_bytes",
+            value=buffer_bytes,
+        )

@@ -18,6 +18,11 @@ the harness can feature-detect them:
   NATS ``CONNECT`` name matches a glob (route connections carry the dialling server's id).
 * **connection_reset**: ``POST /proxies/{proxy}/connections/reset`` closes chosen live
   connections now, with RST or FIN.
+* **reset_after**: ``limit_data``'s budget ended by an RST instead of a FIN.
+* **blackhole**: a toxic that holds every byte and closes nothing, releasing them in order
+  when removed. The proxy stops reading the sender's socket as soon as it is active, so
+  the sender's writes block after the kernel's buffers, as against a peer that stops
+  reading; ``buffer_bytes`` (at most 8 MiB) lets the proxy read and hold that much first.
 
 Clients: :class:`ToxiproxyClient` (async) and :class:`SyncToxiproxyClient` (blocking, one
 keep-alive connection) have the same methods and raise the same exceptions.

@@ -26,7 +26,8 @@ Extensions, on paths a real Toxiproxy answers 404 (so a client can feature-detec
   "mode": "rst" | "fin"}`` (all optional; default every connection, ``rst``) -> ``{"closed":
   [ids]}``: closes the matching live connections now, both sides, with a TCP RST
   (``SO_LINGER`` 0) or a FIN; answers once they are gone (or after 2 s).
-* the ``nats`` toxic type and the ``connect_name`` attribute of every toxic (no route).
+* the ``nats``, ``reset_after`` and ``blackhole`` toxic types and the ``connect_name``
+  attribute of every toxic (no route).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ EXTENSIONS = (
     "connect_name",
     "connection_reset",
     "reset_after",
+    "blackhole",
 )
 _log = logging.getLogger("nats_fault_harness.proxy")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -12,7 +12,11 @@ is forwarded, and only then is it unlinked, all in one step of the event loop. T
 resumes only when the chain is empty.
 
 Back-pressure: reading from the source pauses while the destination's write buffer is above
-its high-water mark or the chunks queued in the chain exceed :data:`HIGH_WATER` bytes.
+its high-water mark or the chunks queued in the chain exceed :data:`HIGH_WATER` bytes (the
+proxy's own ceiling), resuming below :data:`LOW_WATER`. An active toxic may set a lower
+limit (:meth:`~nats_fault_harness.toxics.Toxic.buffer_limit`): the ``blackhole`` toxic's is
+0 by default, so reading stops the moment it becomes active and the sender meets the
+back-pressure of its kernel's buffers alone, as against a peer that stops reading.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class Link:
         self.finished = False
         self._eof = _NO_EOF
         self._backlog = 0
+        self._hold: int | None = None  # the lowest buffer_limit() of the active toxics
         self._dest_full = False
         self._reading_paused = False
         self._loop = asyncio.get_running_loop()
@@ -114,9 +119,13 @@ class Link:
     def backlog_changed(self, delta: int) -> None:
         """Queued bytes in the chain changed by ``delta``."""
         self._backlog += delta
-        if (delta > 0 and self._backlog > HIGH_WATER) or (
-            delta < 0 and self._reading_paused and self._backlog < LOW_WATER
-        ):
+        if delta > 0:
+            hold = self._hold
+            if not self._reading_paused and (
+                self._backlog > HIGH_WATER or (hold is not None and self._backlog >= hold)
+            ):
+                self.update_reading()
+        elif self._reading_paused and self._backlog < LOW_WATER:
             self.update_reading()
 
     def dest_full(self, full: bool) -> None:
@@ -126,14 +135,25 @@ class Link:
 
     def update_reading(self) -> None:
         """Pause or resume reading the source to match the current pressure."""
+        hold = self._hold
         pause = (
             self._dest_full
             or self._backlog > HIGH_WATER
             or (self._reading_paused and self._backlog >= LOW_WATER)
+            or (hold is not None and self._backlog >= hold)
         )
-        if pause != self._reading_paused:
-            self._reading_paused = pause
-            self.src.set_reading(not pause)
+        self._reading_paused = pause
+        self.src.set_reading(not pause)  # idempotent; also corrects a socket resumed by wiring
+
+    def _chain_changed(self) -> None:
+        """A toxic became active or inactive here: recompute the hold limit, then reading."""
+        limits = [
+            limit
+            for stage in self.stages
+            if stage.active and (limit := stage.spec.toxic.buffer_limit()) is not None
+        ]
+        self._hold = min(limits) if limits else None
+        self.update_reading()
 
     # ------------------------------------------------------------------ toxics
     def add_stage(self, spec: ToxicSpec) -> None:
@@ -143,6 +163,7 @@ class Link:
         if stage.roll() and stage.on_target():
             self._link_in(stage)
             stage.start()
+            self._chain_changed()
 
     def retarget(self) -> None:
         """The connection's ``CONNECT`` name is known: start the targeted toxics it matches.
@@ -160,6 +181,7 @@ class Link:
             ):
                 self._link_in(stage)
                 stage.start()
+                self._chain_changed()
 
     async def remove_stage(self, name: str, *, discard: bool = False) -> bool:
         """Remove a toxic from the chain.
@@ -205,6 +227,7 @@ class Link:
         elif now_active:
             self._link_in(stage)
             stage.start()
+        self._chain_changed()
 
     def active_toxics(self) -> list[str]:
         """Names of the toxics that apply on this link (roll won, on target), in order."""
@@ -243,4 +266,4 @@ class Link:
                 node.next = stage.next
         stage.next = None
         stage.active = False
-        self.update_reading()
+        self._chain_changed()

@@ -17,6 +17,8 @@ limit_data ``bytes``                                    bytes
 nats       ``verb``, ``subject``, ``action``, ``delay``,    extension: whole NATS
            ``nth``/``every``/``first``/``after``,         frames, see
            ``probability``                              :mod:`~nats_fault_harness.toxics._nats`
+blackhole  ``buffer_bytes``                             bytes (0 = stop reading at
+                                                        once), extension: hold all
 ========== ============================================ ===========================
 
 Every toxic also accepts ``connect_name`` in its attributes (extension): a glob matched

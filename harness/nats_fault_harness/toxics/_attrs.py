@@ -44,16 +44,20 @@ class InvalidAttribute(ConfigError):
     """
 
 
-def attr(*, minimum: int = 0, unit: str = "", go_type: str = "int64") -> Any:
+def attr(
+    *, minimum: int = 0, maximum: int | None = None, unit: str = "", go_type: str = "int64"
+) -> Any:
     """A dataclass field for an integer attribute (default 0, like Go's zero value).
 
     Args:
         minimum: the smallest accepted value (the range check is a harness extension).
+        maximum: the largest accepted value, if any (extension toxics only).
         unit: the unit, for error messages and docs ("ms", "us", "bytes", "KB/s").
         go_type: the Go field type, for Go-worded type errors.
     """
     return dataclasses.field(
-        default=0, metadata={"minimum": minimum, "unit": unit, "go_type": go_type}
+        default=0,
+        metadata={"minimum": minimum, "maximum": maximum, "unit": unit, "go_type": go_type},
     )
 
 
@@ -175,11 +179,13 @@ class AttributeToxic:
             if "minimum" not in field.metadata:
                 continue
             minimum = field.metadata["minimum"]
-            if value < minimum:
+            maximum = field.metadata.get("maximum")
+            if value < minimum or (maximum is not None and value > maximum):
                 unit = field.metadata["unit"]
+                bound = f">= {minimum}" if value < minimum else f"<= {maximum}"
                 raise InvalidAttribute(
                     f"invalid {cls.type_name} toxic: attribute {name}"
-                    f"{f' ({unit})' if unit else ''} must be >= {minimum}, got {value}",
+                    f"{f' ({unit})' if unit else ''} must be {bound}, got {value}",
                     where=f"attributes.{name}",
                     value=value,
                 )
@@ -200,4 +206,8 @@ class AttributeToxic:
 
     def new_shared_state(self) -> object | None:
         """No state shared by the links of a proxy by default."""
+        return None
+
+    def buffer_limit(self) -> int | None:
+        """No limit of its own on what the proxy reads ahead (``None``), by default."""
         return None

@@ -164,6 +164,13 @@ class Toxic(Protocol):
         """State shared by all links of the toxic's proxy and stream (``None`` if none)."""
         ...
 
+    def buffer_limit(self) -> int | None:
+        """While active on a link, the most bytes the proxy may read and keep queued in the
+        link's chain before it stops reading the source socket (``None``: no limit of the
+        toxic's own, only the proxy's ceiling). ``0`` stops reading as soon as the toxic
+        is active, so back-pressure reaches the sender from the kernel's buffers alone."""
+        ...
+
     async def pipe(self, io: ToxicIO) -> None:
         """Move chunks from ``io.get()`` to ``io.emit()`` until EOF or cancellation."""
         ...

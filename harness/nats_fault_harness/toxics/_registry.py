@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from nats_fault_harness.toxics._bandwidth import Bandwidth
 from nats_fault_harness.toxics._base import Toxic
+from nats_fault_harness.toxics._blackhole import Blackhole
 from nats_fault_harness.toxics._latency import Latency
 from nats_fault_harness.toxics._limit_data import LimitData
 from nats_fault_harness.toxics._nats import Nats
@@ -34,6 +35,7 @@ _CLASSES: tuple[type[Toxic], ...] = (
     LimitData,
     Nats,
     ResetAfter,
+    Blackhole,
 )
 
 TOXICS: Mapping[str, type[Toxic]] = MappingProxyType({cls.type_name: cls for cls in _CLASSES})

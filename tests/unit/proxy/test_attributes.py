@@ -41,6 +41,7 @@ def test_registry_has_every_toxiproxy_toxic_with_attribute_order() -> None:
             "probability",
         ],
         "reset_after": ["bytes"],
+        "blackhole": ["buffer_bytes"],
     }
     assert set(TOXICS) == set(expected)
     for name, attrs in expected.items():

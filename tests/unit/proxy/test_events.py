@@ -31,6 +31,7 @@ async def test_extensions_report(server: ProxyServer, client: ToxiproxyClient) -
         "connect_name",
         "connection_reset",
         "reset_after",
+        "blackhole",
     ]
     assert (report["seed"], report["seeded"]) == (1234, True)
 
