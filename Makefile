@@ -30,7 +30,7 @@ smoke: $(STAMP)
 	$(VENV)/bin/nats-harness smoke
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check harness tests benchmarks
+	$(VENV)/bin/ruff check harness tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
