@@ -33,7 +33,6 @@ class OrdersAdapter(Service):
             servers=env.servers,  # the faulted links, never the server itself
             max_order_age_s=self.max_order_age_s,
             callbacks=self.connection_callbacks(report),
-            **env.service,  # a scenario's `service:` block, e.g. reconnect_time_wait
         )
         self.service = OrdersService(config)
         await self.service.start()

@@ -30,7 +30,6 @@ class PricingAdapter(Service):
             servers=env.servers,  # the faulted links, never the server itself
             resubscribe_on_reconnect=self.resubscribe_on_reconnect,
             callbacks=self.connection_callbacks(report),
-            **env.service,  # a scenario's `service:` block, e.g. reconnect_time_wait
         )
         self.service = PricingService(config)
         await self.service.start()

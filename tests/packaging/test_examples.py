@@ -25,6 +25,10 @@ from packaging_support import ROOT, Venv
 pytestmark = pytest.mark.slow
 
 EXAMPLES = ROOT / "examples"
+RUN_GOOD = ("nats-harness", "run", "scenarios", "--sut", "adapter:make")
+RUN_BROKEN = ("nats-harness", "run", "scenarios", "--sut", "adapter:make_broken")
+RUN_TESTS = ("pytest",)
+"""The commands a user of an example runs (docs/your-service.md shows them)."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,8 @@ def test_example_scenarios_pass_and_the_broken_build_is_caught(
     example_venv: Venv, tmp_path: Path, example: Example
 ) -> None:
     project = _copy(example, tmp_path)
-    run = ("nats-harness", "run", "scenarios", "--keep-runs", "0")
 
-    good = example_venv.run(*run, "--sut", "adapter:make", cwd=project, timeout=300)
+    good = example_venv.run(*RUN_GOOD, cwd=project, timeout=300)
     text = good.stdout + good.stderr
     assert good.returncode == 0, text
     assert f"{example.scenarios} valid in" in text, text
@@ -100,7 +103,7 @@ def test_example_scenarios_pass_and_the_broken_build_is_caught(
     assert len(verdicts) == example.scenarios, verdicts
     assert set(verdicts.values()) == {"valid"}, verdicts
 
-    broken = example_venv.run(*run, "--sut", "adapter:make_broken", cwd=project, timeout=300)
+    broken = example_venv.run(*RUN_BROKEN, cwd=project, timeout=300)
     text = broken.stdout + broken.stderr
     assert broken.returncode == 1, text
     verdicts = _verdicts(project)
@@ -113,7 +116,7 @@ def test_example_scenarios_pass_and_the_broken_build_is_caught(
 @pytest.mark.parametrize("example", [RESPONDER, FASTSTREAM_ORDERS], ids=lambda e: e.folder)
 def test_example_own_tests_pass(example_venv: Venv, tmp_path: Path, example: Example) -> None:
     project = _copy(example, tmp_path)
-    out = example_venv.run("python", "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
+    out = example_venv.run(*RUN_TESTS, cwd=project)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     # its test file and its scenario files (run against adapter:make, the nats_sut ini key)
