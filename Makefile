@@ -31,7 +31,7 @@ smoke: $(STAMP)
 	$(VENV)/bin/nats-harness smoke
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check harness tests benchmarks
+	$(VENV)/bin/ruff check harness tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
