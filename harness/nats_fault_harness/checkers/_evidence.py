@@ -88,7 +88,8 @@ def _connections(history: History) -> tuple[list[_Conn], int]:
     return conns + attempts, dropped
 
 
-def _run_plan(history: History) -> dict[str, Any] | None:
+def run_plan(history: History) -> dict[str, Any] | None:
+    """The detail of the runner's `run` event (the run plan), if the history has one."""
     for e in history.client_events(RUNNER):
         if e.kind == RUN_EVENT:
             return e.detail
@@ -107,7 +108,7 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
         when the plan is missing, a step never fired, or a fault did not reach or exercise
         the service; else ``True``, with what each fault hit in the details.
     """
-    plan = _run_plan(history)
+    plan = run_plan(history)
     if plan is None:
         return CheckResult(
             "evidence", UNKNOWN, {}, "the history has no run plan (the runner's 'run' event)"

@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nats_fault_harness.checkers._evidence import RUN_EVENT, RUNNER
+from nats_fault_harness.checkers._evidence import run_plan
 from nats_fault_harness.checkers._ops import listing
 from nats_fault_harness.checkers._result import UNKNOWN, CheckResult
 from nats_fault_harness.history import ClientEvent, FaultRecord, History
@@ -253,7 +253,7 @@ def check_health(
         back), or when nothing was checked; ``False`` with every violation otherwise
         found; else ``True``.
     """
-    plan = next((e.detail for e in history.client_events(RUNNER) if e.kind == RUN_EVENT), {})
+    plan = run_plan(history) or {}
     name = client or str(plan.get("service", "")) or None
     events = history.client_events(name)
     timeline = _readings(events)

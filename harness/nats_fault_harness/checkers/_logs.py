@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from nats_fault_harness.checkers._evidence import RUN_EVENT, RUNNER
+from nats_fault_harness.checkers._evidence import run_plan
 from nats_fault_harness.checkers._ops import listing, operations
 from nats_fault_harness.checkers._result import UNKNOWN, CheckResult
 from nats_fault_harness.history import ClientEvent, History
@@ -83,7 +83,7 @@ def check_logs(
     floor = _LEVELS.get(str(level).upper())
     if floor is None:
         raise ValueError(f"unknown log level {level!r}; known: {list(_LEVELS)}")
-    plan = next((e.detail for e in history.client_events(RUNNER) if e.kind == RUN_EVENT), {})
+    plan = run_plan(history) or {}
     name = client or str(plan.get("service", "")) or None
     events = history.client_events(name)
     capture = next((e for e in events if e.kind == "log_capture"), None)

@@ -36,7 +36,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from nats_fault_harness.checkers._disturbance import Disturbance, Span
-from nats_fault_harness.checkers._evidence import RUN_EVENT, RUNNER
+from nats_fault_harness.checkers._evidence import run_plan
 from nats_fault_harness.checkers._ops import Operation, listing, operations
 from nats_fault_harness.checkers._result import UNKNOWN, CheckResult
 from nats_fault_harness.history import History
@@ -177,7 +177,7 @@ def _touching(spans: list[Span], a: float, b: float, margin: float) -> Span | No
 
 def _link_gaps(history: History) -> list[Span]:
     """Periods when a link of the service had a connection close and none reopened yet."""
-    plan = next((e.detail for e in history.client_events(RUNNER) if e.kind == RUN_EVENT), None)
+    plan = run_plan(history)
     links = set((plan or {}).get("links", {}).values())
     if not links:
         return []
