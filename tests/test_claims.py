@@ -18,4 +18,4 @@ def test_every_claim_has_a_scenario() -> None:
             covered[claim].append(scenario.name)
     uncovered = [c for c in claims.ids() if not covered[c]]
     assert not uncovered, f"claims without a scenario: {uncovered}"
-    assert len(claims.ids()) == 31
+    assert len(claims.ids()) == 34

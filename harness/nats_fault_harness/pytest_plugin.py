@@ -132,6 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "logs",
         "outputs",
         "stream",
+        "consumer",
     )
     for name in checkers:  # the scenario model's CHECKERS, without importing pydantic here
         config.addinivalue_line("markers", f"{name}: a scenario verified by the {name} checker")

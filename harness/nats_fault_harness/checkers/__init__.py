@@ -123,10 +123,18 @@ in a ``detail`` is history time in seconds (``history.now()`` / ``history.at(mon
      "last_seq", "duplicate_window_s", "attempts", "error"?}`` (client ``runner``) and
      ``jetstream_retry`` ``{"message_ids", "attempt", "error", "ambiguous"}`` (the
      service's re-sends).
+12. Consumer (:func:`check_consumer`), a JetStream consumer service by its effects:
+   - the driver's ``f="input"`` (invoke ``{"id", "mode": "jetstream", "subject"}``, ``ok``
+     the PubAck ``{"id", "stream", "seq", "duplicate", "attempts"}``) and ``f="output"``
+     operations (as for ``outputs``);
+   - client event ``consumer_read`` (client ``runner``) ``{"stream", "consumer", "ok",
+     "num_pending", "num_ack_pending", "num_redelivered", "ack_floor_seq",
+     "delivered_seq", "ack_wait_s", "max_deliver", "attempts", "error"?}``.
 """
 
 from nats_fault_harness.checkers._accounting import check_accounting
 from nats_fault_harness.checkers._backoff import check_backoff
+from nats_fault_harness.checkers._consumer import check_consumer
 from nats_fault_harness.checkers._evidence import (
     RUN_EVENT,
     RUNNER,
@@ -167,6 +175,7 @@ __all__ = [
     "Validity",
     "check_accounting",
     "check_backoff",
+    "check_consumer",
     "check_evidence",
     "check_exceptions",
     "check_health",

@@ -64,7 +64,11 @@ def check_outputs(
         latency_budget_s: longest time from input to first output on a healthy link.
         recovery_s: margin after a disturbance during which loss and lateness are excused.
     """
-    inputs = [op for op in operations(history, "input") if op.invoke.process == DRIVER]
+    inputs = [  # JetStream inputs are the consumer checker's
+        op
+        for op in operations(history, "input")
+        if op.invoke.process == DRIVER and op.invoke.value.get("mode") != "jetstream"
+    ]
     outputs = [op for op in operations(history, "output") if op.outcome == "ok"]
     sent = [op for op in inputs if op.outcome in ("ok", "info", "pending")]
     details: dict[str, Any] = {
@@ -149,8 +153,7 @@ def check_outputs(
     if late:
         problems.append(
             f"{len(late)} answered later than {latency_budget_s}s with no fault or outage "
-            "to explain it: "
-            + listing(late)
+            "to explain it: " + listing(late)
         )
     if problems:
         return CheckResult("outputs", False, details, "; ".join(problems))

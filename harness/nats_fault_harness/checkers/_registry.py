@@ -13,6 +13,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from nats_fault_harness.checkers._accounting import check_accounting
 from nats_fault_harness.checkers._backoff import check_backoff
+from nats_fault_harness.checkers._consumer import check_consumer
 from nats_fault_harness.checkers._exceptions import check_exceptions
 from nats_fault_harness.checkers._health import check_health
 from nats_fault_harness.checkers._logs import check_logs
@@ -39,6 +40,7 @@ CHECKERS: Mapping[str, Callable[..., CheckResult]] = MappingProxyType(
         "health": check_health,
         "logs": check_logs,
         "stream": check_stream,
+        "consumer": check_consumer,
     }
 )
 

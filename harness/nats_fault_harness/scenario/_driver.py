@@ -14,7 +14,14 @@ and records what comes back, with the ``outputs`` checker's conventions
   status message from the server (``503``: nobody subscribes) is not a reply: it is
   recorded as a ``reply_status`` event of the driver;
 - ``mode: publish``: each input is published; every message on the endpoint's ``output``
-  subject is recorded with the id :meth:`Service.output_id` reads from it.
+  subject is recorded with the id :meth:`Service.output_id` reads from it;
+- ``mode: jetstream``: each input is published into the stream of the service's
+  ``consume`` endpoint with the input's id as ``Nats-Msg-Id``, each attempt waiting
+  ``timeout_s`` for the PubAck and retried (same id: the stream keeps one copy) until
+  :data:`JS_PUBLISH_S`; the input completes ``ok`` with the PubAck's ``{"id", "stream",
+  "seq", "duplicate", "attempts"}``, or ``info`` when no PubAck came. Outputs are
+  collected as for ``publish``. No probe: the stream keeps what is published before the
+  service binds its consumer.
 
 Before the first input the driver sends probe inputs until one is answered (the service's
 subscription is live at the server), for at most :data:`PROBE_S`; probes are not
@@ -28,25 +35,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from nats_fault_harness.checkers._outputs import DRIVER
 from nats_fault_harness.errors import ConfigError
 from nats_fault_harness.history import History
-from nats_fault_harness.scenario._model import Inputs
+from nats_fault_harness.scenario._model import INPUT_CAPABILITY, Inputs
 from nats_fault_harness.scenario._schedule import Schedule
 from nats_fault_harness.services import Endpoint
 
-__all__ = ["PROBE_S", "Driver"]
+__all__ = ["ACK_METRIC", "CONSUMER_ADVISORY", "JS_PUBLISH_S", "LEDGER", "PROBE_S", "Driver"]
 
+ACK_METRIC = "$JS.EVENT.METRIC.CONSUMER.ACK"
+"""The server's ack sample per message (the runner creates consumers sampling 100%)."""
+CONSUMER_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER"
+LEDGER = {
+    "MSG_TERMINATED": "consumer_term",
+    "MSG_NAKED": "consumer_nak",
+    "MAX_DELIVERIES": "consumer_max_deliveries",
+}
+"""Consumer advisories the driver records (with the ack metric, ``consumer_ack``), each as
+a client event ``{stream_seq, deliveries}``: the server's own ledger of what happened to
+each message, independent of what the service says."""
+
+JS_PUBLISH_S = 30.0
+"""How long the driver keeps retrying one JetStream input without a PubAck (a killed
+server, an election)."""
 PROBE_S = 5.0
 """How long the driver probes for a live subscription before it sends anyway."""
 _PROBE_WAIT_S = 0.2
+_QUIESCE_POLL_S = 0.1
 
 
 class Driver:
@@ -66,7 +91,7 @@ class Driver:
     # ------------------------------------------------------------------ setup
     def choose(self, endpoints: Sequence[Endpoint]) -> Endpoint:
         """The service's endpoint that receives the inputs (by mode, then by name)."""
-        kind = "respond" if self.spec.mode == "request" else "republish"
+        kind = INPUT_CAPABILITY[self.spec.mode]
         fitting = [e for e in endpoints if isinstance(e, Endpoint) and e.kind == kind]
         if self.spec.endpoint is not None:
             fitting = [e for e in fitting if e.name == self.spec.endpoint]
@@ -94,9 +119,13 @@ class Driver:
         if self.spec.mode == "request":
             self._inbox = nc.new_inbox()
             await nc.subscribe(f"{self._inbox}.*", cb=self._on_reply)
-        else:
+        else:  # republish and consume: the outputs
             assert self.endpoint.output is not None
             await nc.subscribe(self.endpoint.output, cb=self._on_output)
+        if self.endpoint.stream and self.endpoint.consumer:
+            where = f"{self.endpoint.stream}.{self.endpoint.consumer}"
+            await nc.subscribe(f"{ACK_METRIC}.{where}", cb=self._on_ledger)
+            await nc.subscribe(f"{CONSUMER_ADVISORY}.*.{where}", cb=self._on_ledger)
         await nc.flush(timeout=5)
 
     async def close(self) -> None:
@@ -114,6 +143,22 @@ class Driver:
                 self.history.client_event(DRIVER, "reply_status", {"id": mid, "status": status})
             return
         self._record(mid, msg.data)
+
+    async def _on_ledger(self, msg: Msg) -> None:
+        """One entry of the server's ledger of the consumer (see :data:`LEDGER`)."""
+        name = msg.subject.split(".")[4]  # $JS.EVENT.<METRIC|ADVISORY>.CONSUMER.<name>...
+        kind = "consumer_ack" if msg.subject.startswith(ACK_METRIC) else LEDGER.get(name)
+        if kind is None:
+            return
+        try:
+            body = json.loads(msg.data)
+        except ValueError:
+            return
+        self.history.client_event(
+            DRIVER,
+            kind,
+            {"stream_seq": body.get("stream_seq"), "deliveries": body.get("deliveries")},
+        )
 
     async def _on_output(self, msg: Msg) -> None:
         assert self.endpoint is not None
@@ -136,7 +181,8 @@ class Driver:
     # ------------------------------------------------------------------ sending
     async def run(self) -> None:
         """Probe, then send every input at the spec's rate (waiting for replies in time)."""
-        await self._probe()
+        if self.spec.mode != "jetstream":
+            await self._probe()
         waits: list[asyncio.Task[None]] = []
         for i in range(self.spec.count):
             waits.append(asyncio.create_task(self._one(f"{self.prefix}{i}")))
@@ -163,6 +209,13 @@ class Driver:
             value["timeout"] = self.spec.timeout_s
         answered = self._answered.setdefault(mid, asyncio.Event())
         op = self.history.invoke(DRIVER, "input", value)
+        if self.spec.mode == "jetstream":
+            ack = await self._publish_js(mid)
+            if ack is None:
+                op.info(value={"id": mid, "unacked": True})
+            else:
+                op.ok({"id": mid, **ack})
+            return
         try:
             await self._send(mid)
         except Exception as exc:  # the driver's own link: says nothing about the service
@@ -178,6 +231,38 @@ class Driver:
             op.info(value={"id": mid, "unanswered": True})
         else:
             op.ok({"id": mid})
+
+    async def _publish_js(self, mid: str) -> dict[str, Any] | None:
+        """Publish input ``mid`` into the stream until a PubAck (``None``: none came)."""
+        assert self._nc is not None
+        assert self.endpoint is not None
+        js = self._nc.jetstream(timeout=self.spec.timeout_s)
+        data = self.sut.make_input(self.endpoint, mid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + JS_PUBLISH_S
+        for attempt in itertools.count(1):
+            try:
+                ack = await js.publish(
+                    self.endpoint.subject,
+                    data,
+                    stream=self.endpoint.stream,
+                    headers={"Nats-Msg-Id": mid},
+                )
+            except (nats.errors.Error, OSError) as exc:
+                if loop.time() > deadline:
+                    self.history.client_event(
+                        DRIVER, "input_unacked", {"id": mid, "error": repr(exc)}
+                    )
+                    return None
+                await asyncio.sleep(0.1)
+                continue
+            return {
+                "stream": ack.stream,
+                "seq": ack.seq,
+                "duplicate": bool(ack.duplicate),
+                "attempts": attempt,
+            }
+        raise AssertionError("unreachable")
 
     async def _probe(self) -> None:
         loop = asyncio.get_running_loop()
@@ -196,7 +281,8 @@ class Driver:
                     return
 
     async def settle(self) -> None:
-        """After the final heal: wait until every input is answered, or ``settle_s``."""
+        """After the final heal: wait until every input is answered (``jetstream``: and
+        the consumer has nothing pending or unacknowledged), or ``settle_s``."""
         events = [
             self._answered.setdefault(f"{self.prefix}{i}", asyncio.Event())
             for i in range(self.spec.count)
@@ -205,3 +291,27 @@ class Driver:
             async with asyncio.timeout(self.spec.settle_s):
                 for event in events:
                     await event.wait()
+                if self.spec.mode == "jetstream":
+                    await self._quiesce()
+
+    async def _quiesce(self) -> None:
+        """Wait until the service's consumer has nothing pending or unacknowledged.
+
+        Every input may have had its effect while acks were lost: the server then still
+        redelivers, and what the service does with a redelivery is part of the verdict.
+        """
+        assert self._nc is not None
+        assert self.endpoint is not None
+        stream, consumer = self.endpoint.stream, self.endpoint.consumer
+        if stream is None or consumer is None:
+            return
+        js = self._nc.jetstream(timeout=1.0)
+        while True:
+            try:
+                info = await js.consumer_info(stream, consumer)
+            except (nats.errors.Error, OSError):
+                pass  # not there yet, an election: ask again
+            else:
+                if not info.num_ack_pending and not info.num_pending:
+                    return
+            await asyncio.sleep(_QUIESCE_POLL_S)

@@ -38,6 +38,7 @@ __all__ = [
     "CHECKERS",
     "CheckerSpec",
     "Claim",
+    "Consumer",
     "Expect",
     "Claims",
     "Inputs",
@@ -66,9 +67,12 @@ CHECKERS = (
     "health",
     "logs",
     "stream",
+    "consumer",
 )
 CHECKER_VIEWS = {"metrics": "stats", "health": "health", "logs": "logs"}
 """Checkers that read an optional view of the service, and the capability they read."""
+INPUT_CAPABILITY = {"request": "respond", "publish": "republish", "jetstream": "consume"}
+"""The capability (and endpoint kind) each ``workload.inputs`` mode drives."""
 Text = Annotated[str, Strict()]
 Marker = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -98,6 +102,32 @@ class Stream(StrictModel):
     duplicate_window_s: Seconds = 120.0
 
 
+class Consumer(StrictModel):
+    """A durable JetStream consumer the runner creates (after the streams, before the
+    service starts) and reads back after the final heal.
+
+    The service binds to it by name (:attr:`nats_fault_harness.services.Endpoint.consumer`);
+    its state at the end (pending, unacknowledged, redelivered) is part of the ``consumer``
+    checker's ground truth. ``kind: push`` delivers to a subject of the runner's choosing
+    (nats-py's ``subscribe(durable=...)`` binds to it); ``pull`` is fetched by the service.
+    ``ack_policy`` is always explicit.
+    """
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    stream: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    kind: Literal["push", "pull"] = "push"
+    filter_subject: SubjectFilter | None = None
+    ack_wait_s: Seconds = 30.0
+    max_deliver: Annotated[int, Strict(), Field(ge=-1, le=10_000)] = -1
+    max_ack_pending: Annotated[int, Strict(), Field(ge=1, le=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _max_deliver_not_zero(self) -> Consumer:
+        if self.max_deliver == 0:
+            raise _at(("max_deliver",), "max_deliver is -1 (unlimited) or at least 1, got 0")
+        return self
+
+
 class Topology(StrictModel):
     """What the service connects to: one ``server``, a ``pool`` of N links, a ``cluster``."""
 
@@ -106,6 +136,7 @@ class Topology(StrictModel):
     jetstream: Annotated[bool, Strict()] = False
     server: ServerOptions = Field(default_factory=ServerOptions)
     streams: Annotated[tuple[Stream, ...], Field(max_length=MAX_ITEMS)] = ()
+    consumers: Annotated[tuple[Consumer, ...], Field(max_length=MAX_ITEMS)] = ()
 
     @model_validator(mode="after")
     def _size_fits_kind(self) -> Topology:
@@ -133,6 +164,24 @@ class Topology(StrictModel):
                     replicas=stream.replicas,
                     nodes=nodes,
                 )
+        seen: set[tuple[str, str]] = set()
+        for i, consumer in enumerate(self.consumers):
+            if consumer.stream not in names:
+                raise _at(
+                    ("consumers", i, "stream"),
+                    "stream {stream} is not declared in topology.streams ({names})",
+                    stream=consumer.stream,
+                    names=", ".join(names) or "none",
+                )
+            key = (consumer.stream, consumer.name)
+            if key in seen:
+                raise _at(
+                    ("consumers", i, "name"),
+                    "consumer {name} of stream {stream} is declared twice",
+                    name=consumer.name,
+                    stream=consumer.stream,
+                )
+            seen.add(key)
         return self
 
 
@@ -224,14 +273,17 @@ class Inputs(StrictModel):
     endpoint and listens for every reply, also late ones (``timeout_s`` is how long the
     driver waits before it records the request as unanswered); ``mode: publish``
     publishes each input to the service's ``republish`` endpoint and the observer
-    collects what the service publishes on the endpoint's ``output`` subject.
+    collects what the service publishes on the endpoint's ``output`` subject;
+    ``mode: jetstream`` publishes each input into a stream (with a PubAck, the input's id
+    as ``Nats-Msg-Id``, each attempt waiting ``timeout_s``) for the service's ``consume``
+    endpoint, and collects its outputs the same way.
     ``endpoint`` picks one of the service's endpoints of that kind by name (default: the
     first). Outputs are read as they arrive for ``settle_s`` seconds after the last input.
     """
 
     count: Count = 0
     rate_per_s: Rate | None = None
-    mode: Literal["request", "publish"] = "request"
+    mode: Literal["request", "publish", "jetstream"] = "request"
     timeout_s: Seconds = 1.0
     endpoint: Annotated[str, Strict()] | None = None
     settle_s: Seconds = 2.0
@@ -262,6 +314,7 @@ class CheckerSpec(StrictModel):
         "health",
         "logs",
         "stream",
+        "consumer",
     ]
     params: dict[str, JsonValue] = Field(default_factory=dict)
 
@@ -322,8 +375,7 @@ class Scenario(StrictModel):
         if (m.valid or m.invalid) and (m.outgoing or m.incoming):
             out["messages"] = "workload.messages"
         if w.inputs.count:
-            cap = "respond" if w.inputs.mode == "request" else "republish"
-            out[cap] = "workload.inputs"
+            out[INPUT_CAPABILITY[w.inputs.mode]] = "workload.inputs"
         return out
 
     def checker_views(self) -> dict[str, str]:
@@ -399,6 +451,19 @@ class Scenario(StrictModel):
                     "no stream of topology.streams captures {subject}",
                     subject=subject,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _jetstream_inputs_have_a_stream(self) -> Scenario:
+        """``workload.inputs`` ``mode: jetstream`` needs JetStream and a declared stream."""
+        i = self.workload.inputs
+        if not (i.count and i.mode == "jetstream"):
+            return self
+        if not (self.topology.jetstream and self.topology.streams):
+            raise _at(
+                ("workload", "inputs", "mode"),
+                "mode jetstream needs topology.jetstream: true and a stream in topology.streams",
+            )
         return self
 
     @model_validator(mode="after")

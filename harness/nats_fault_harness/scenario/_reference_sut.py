@@ -27,10 +27,23 @@ a responder on ``ref.quote`` (queue group ``ref``) that answers each request wit
 on ``ref.orders`` that publishes ``{"id", "processed": true}`` to ``ref.orders.done``. A
 handler whose publish fails reports a ``handler_error`` event (the input is then lost:
 core NATS, at most once).
+
+``consume``: a billing consumer bound, through the service's ``subscribe_jetstream()``,
+to the durable ``BILLING`` of stream ``BILLING`` (subject ``ref.billing.orders``; the
+scenario declares both). For each message it publishes ``{"id", "billed": true}`` to
+``ref.billing.done`` through the confirmed ``publish()`` after :data:`BILL_WORK_S` of
+(simulated) work, and returns, so the service acks
+it (``manual_ack``: after the handler, ``ack_sync``; otherwise a plain ack; see
+:mod:`nats_fault_harness.reference._subscriptions`). A publish that fails raises out of
+the handler: no ack, so the server redelivers. It is idempotent by input id: a message
+whose effect it already had (a redelivery after a lost ack) is acknowledged again without
+a second effect. An effect whose publish failed ambiguously (its bytes may have reached
+the server) can still happen twice: the service promises at-least-once effects then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -89,6 +102,15 @@ _DEFAULTS: dict[str, Any] = {
 
 RESPOND = Endpoint("ref.quote", queue="ref", name="quote")
 REPUBLISH = Endpoint("ref.orders", output="ref.orders.done", queue="ref", name="orders")
+BILL_WORK_S = 0.05
+"""How long one bill works before its effect (a fault can then fall between the two)."""
+CONSUME = Endpoint(
+    "ref.billing.orders",
+    output="ref.billing.done",
+    name="billing",
+    consumer="BILLING",
+    stream="BILLING",
+)
 
 
 class ReferenceSut(Service):
@@ -107,6 +129,7 @@ class ReferenceSut(Service):
         self._confirmed: list[str] = []
         self._queued: list[str] = []
         self._ambiguous: set[str] = set()
+        self._billed: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, env: SutEnv, report: EventSink) -> PoolInit:
@@ -129,10 +152,25 @@ class ReferenceSut(Service):
             await self._svc().subscribe(
                 REPUBLISH.subject, self._process, queue=REPUBLISH.queue or ""
             )
+        elif env.inputs == "consume":
+            await self._svc().subscribe_jetstream(
+                CONSUME.subject, self._bill, stream=CONSUME.stream, durable=CONSUME.consumer
+            )
 
     def endpoints(self) -> Sequence[Endpoint]:
-        """The quote responder and the order republisher."""
-        return (RESPOND, REPUBLISH)
+        """The quote responder, the order republisher and the billing consumer."""
+        return (RESPOND, REPUBLISH, CONSUME)
+
+    async def _bill(self, msg: IncomingMessage) -> None:
+        """Bill once per input id; raise (no ack: redelivered) when the effect failed."""
+        mid = self._input_id(msg.data)
+        if mid is None or mid in self._billed:
+            return  # a redelivery of a billed message: acked again, no second effect
+        assert CONSUME.output is not None
+        await asyncio.sleep(BILL_WORK_S)
+        body = {"id": mid, "billed": True}
+        await self._svc().publish(CONSUME.output, json.dumps(body).encode())
+        self._billed.add(mid)
 
     async def _answer(self, msg: IncomingMessage) -> None:
         await self._reply(msg.reply, {"id": self._input_id(msg.data), "quoted": True})

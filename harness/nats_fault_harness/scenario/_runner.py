@@ -42,7 +42,7 @@ from nats_fault_harness.errors import ConfigError, WaitTimeout
 from nats_fault_harness.history import History
 from nats_fault_harness.scenario._driver import Driver
 from nats_fault_harness.scenario._lag import LoopLag
-from nats_fault_harness.scenario._model import Scenario
+from nats_fault_harness.scenario._model import INPUT_CAPABILITY, Scenario
 from nats_fault_harness.scenario._observer import HealthPoller, LogCapture, Observer
 from nats_fault_harness.scenario._schedule import SERVICE_EVENTS, Schedule
 from nats_fault_harness.scenario._streams import StreamKeeper
@@ -172,7 +172,9 @@ class _Run:
         self.schedule: Schedule | None = None
         self.workload: Workload | None = None
         self.driver: Driver | None = None
-        self.streams = StreamKeeper(self.history, scenario.topology.streams)
+        self.streams = StreamKeeper(
+            self.history, scenario.topology.streams, scenario.topology.consumers
+        )
         self.started = False
         self.captures = contextlib.ExitStack()
         self.health_stop = asyncio.Event()
@@ -215,7 +217,7 @@ class _Run:
             built.member_urls,
             dict(self.scenario.service),
             self.history.at,
-            ("respond" if inputs.mode == "request" else "republish") if inputs.count else None,
+            INPUT_CAPABILITY[inputs.mode] if inputs.count else None,
         )
         self._capture_logs()
         self.progress("start")
@@ -246,6 +248,9 @@ class _Run:
                 self.scenario.workload.inputs, self.sut, self.history, schedule, prefix
             )
             await driver.start(built.direct_url)
+            endpoint = driver.endpoint
+            if endpoint is not None and endpoint.stream and endpoint.consumer:
+                self.streams.watch(endpoint.stream, endpoint.consumer)
         self.progress("workload")
         sampling = asyncio.create_task(self.lag.run(schedule.done))
         try:

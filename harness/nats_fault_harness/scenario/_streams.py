@@ -1,4 +1,5 @@
-"""The scenario's JetStream streams: created before the service starts, read back at the end.
+"""The scenario's JetStream streams and consumers: created before the service starts, read
+back at the end.
 
 Both happen on a connection of the harness's own, straight to a server (never through the
 faulted links), like the observer. Reading is the ``stream`` checker's ground truth: after
@@ -17,7 +18,16 @@ Record conventions (see :mod:`nats_fault_harness.checkers`):
   space-separated token (the workload's id, whatever header the service sent), ``msg_id``
   its ``Nats-Msg-Id`` header or ``None``;
 - client event ``stream_read`` (client ``runner``): ``{stream, ok, messages, first_seq,
-  last_seq, duplicate_window_s, attempts, error?}``.
+  last_seq, duplicate_window_s, attempts, error?}``;
+- client event ``consumer_created`` (client ``runner``): ``{stream, consumer, kind,
+  ack_wait_s, max_deliver}``;
+- client event ``consumer_read`` (client ``runner``), after the streams are read:
+  ``{stream, consumer, ok, num_pending, num_ack_pending, num_redelivered,
+  ack_floor_seq, delivered_seq, ack_wait_s, max_deliver, attempts, error?}``
+  (``num_pending``: not yet delivered; ``num_ack_pending``: delivered, not acknowledged;
+  ``num_redelivered``: messages delivered more than once, as the server counts them).
+  A consumer the scenario did not declare (one the service made) is read the same way
+  when a ``consume`` endpoint names it (:meth:`StreamKeeper.watch`).
 """
 
 from __future__ import annotations
@@ -29,10 +39,11 @@ from typing import Any
 import nats
 import nats.errors
 from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from nats_fault_harness.history import History
-from nats_fault_harness.scenario._model import Stream
+from nats_fault_harness.scenario._model import Consumer, Stream
 
 __all__ = ["CREATE_S", "READ_S", "StreamKeeper"]
 
@@ -48,10 +59,19 @@ _CALL_S = 2.0
 class StreamKeeper:
     """Creates and reads the scenario's streams on a direct connection."""
 
-    def __init__(self, history: History, streams: Sequence[Stream]) -> None:
+    def __init__(
+        self, history: History, streams: Sequence[Stream], consumers: Sequence[Consumer] = ()
+    ) -> None:
         self.history = history
         self.streams = tuple(streams)
+        self.consumers = tuple(consumers)
+        self._watched: list[tuple[str, str]] = [(c.stream, c.name) for c in self.consumers]
         self._nc: Client | None = None
+
+    def watch(self, stream: str, consumer: str) -> None:
+        """Also read consumer ``consumer`` of ``stream`` at the end (if not declared)."""
+        if (stream, consumer) not in self._watched:
+            self._watched.append((stream, consumer))
 
     async def start(self, url: str) -> None:
         """Connect to ``url`` and create every stream (retrying until :data:`CREATE_S`)."""
@@ -66,6 +86,46 @@ class StreamKeeper:
         )
         for stream in self.streams:
             await self._create(stream)
+        for consumer in self.consumers:
+            await self._create_consumer(consumer)
+
+    async def _create_consumer(self, consumer: Consumer) -> None:
+        js = self._client().jetstream(timeout=_CALL_S)
+        config = ConsumerConfig(
+            durable_name=consumer.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=consumer.ack_wait_s,
+            max_deliver=consumer.max_deliver,
+            filter_subject=consumer.filter_subject,
+            max_ack_pending=consumer.max_ack_pending,
+            sample_freq="100%",  # the ack metric per message: the driver's ledger
+            deliver_subject=(
+                f"_harness.deliver.{consumer.stream}.{consumer.name}"
+                if consumer.kind == "push"
+                else None
+            ),
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CREATE_S
+        while True:
+            try:
+                await js.add_consumer(consumer.stream, config=config)
+                break
+            except (nats.errors.Error, OSError):
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(_PAUSE_S)
+        self.history.client_event(
+            "runner",
+            "consumer_created",
+            {
+                "stream": consumer.stream,
+                "consumer": consumer.name,
+                "kind": consumer.kind,
+                "ack_wait_s": consumer.ack_wait_s,
+                "max_deliver": consumer.max_deliver,
+            },
+        )
 
     async def _create(self, stream: Stream) -> None:
         js = self._client().jetstream(timeout=_CALL_S)
@@ -99,6 +159,37 @@ class StreamKeeper:
         """Read every stream back and record its messages (see the module docstring)."""
         for stream in self.streams:
             await self._read(stream)
+        for stream_name, consumer in self._watched:
+            await self._read_consumer(stream_name, consumer)
+
+    async def _read_consumer(self, stream: str, consumer: str) -> None:
+        js = self._client().jetstream(timeout=_CALL_S)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READ_S
+        attempts = 0
+        detail: dict[str, Any] = {"stream": stream, "consumer": consumer, "ok": False}
+        while loop.time() <= deadline:
+            attempts += 1
+            try:
+                info = await js.consumer_info(stream, consumer)
+            except (nats.errors.Error, OSError) as exc:
+                detail["error"] = f"{type(exc).__name__}: {exc}"
+                await asyncio.sleep(_PAUSE_S)
+                continue
+            detail.pop("error", None)
+            detail.update(
+                ok=True,
+                num_pending=info.num_pending or 0,
+                num_ack_pending=info.num_ack_pending or 0,
+                num_redelivered=info.num_redelivered or 0,
+                ack_floor_seq=info.ack_floor.stream_seq if info.ack_floor else 0,
+                delivered_seq=info.delivered.stream_seq if info.delivered else 0,
+                ack_wait_s=info.config.ack_wait,
+                max_deliver=info.config.max_deliver,
+            )
+            break
+        detail["attempts"] = attempts
+        self.history.client_event("runner", "consumer_read", detail)
 
     async def _read(self, stream: Stream) -> None:
         js = self._client().jetstream(timeout=_CALL_S)

@@ -49,9 +49,10 @@ class SutEnv:
             single server every member dials the one link.
         service: the scenario's ``service`` overrides, for the service to validate.
         at: converts ``time.monotonic()`` to history time.
-        inputs: the kind of endpoint (``"respond"`` or ``"republish"``) the scenario's
-            driver will send inputs to, if any: a service that sets its consumers up on
-            demand subscribes them in ``start()``; most services ignore it.
+        inputs: the kind of endpoint (``"respond"``, ``"republish"`` or ``"consume"``)
+            the scenario's driver will send inputs to, if any: a service that sets its
+            consumers up on demand subscribes them in ``start()``; most services ignore
+            it.
     """
 
     servers: tuple[str, ...]

@@ -7,12 +7,15 @@ keeps the base class's default, which raises :class:`CapabilityMissing`. A scena
 workload or checkers need a capability the service lacks is skipped with that reason,
 never run to a verdict (:func:`missing_capabilities`).
 
-Consumer-shaped capabilities (``respond``, ``republish``) are described by
+Consumer-shaped capabilities (``respond``, ``republish``, ``consume``) are described by
 :class:`Endpoint` s: the subject the harness's driver sends inputs to (straight to a
-server, bypassing the faulted links), and for ``republish`` the subject the service's
-outputs appear on. :meth:`Service.make_input` builds an input carrying an id and
-:meth:`Service.output_id` reads the id back from a reply or output, so the ``outputs``
-checker can account for every input.
+server, bypassing the faulted links), and for ``republish`` and ``consume`` the subject the
+service's outputs appear on. A ``consume`` endpoint is a JetStream consumer: the driver
+publishes each input into a stream and the service, bound to the durable consumer the
+endpoint names, processes it (its output) and acknowledges it.
+:meth:`Service.make_input` builds an input carrying an id and :meth:`Service.output_id`
+reads the id back from a reply or output, so the ``outputs`` and ``consumer`` checkers can
+account for every input.
 
 A service written against the older all-methods :class:`ServiceUnderTest` protocol (no
 ``capabilities`` attribute) has the client-shaped capabilities whose methods it defines,
@@ -58,6 +61,7 @@ CAPABILITIES: Mapping[str, tuple[str, ...]] = {
     "messages": ("publish_message", "subscribe_messages"),
     "respond": ("endpoints",),
     "republish": ("endpoints",),
+    "consume": ("endpoints",),
     "stats": ("stats",),
     "health": ("health",),
     "logs": ("loggers",),
@@ -97,22 +101,46 @@ class Endpoint:
     """A subject the service consumes.
 
     Attributes:
-        subject: where the harness's driver sends inputs.
-        output: for ``republish``, the subject the service publishes each result to (an
-            exact subject or a filter such as ``orders.done.>``); ``None`` for ``respond``
-            (the result is the reply to the input's request).
+        subject: where the harness's driver sends inputs (for ``consume``: a subject the
+            stream captures).
+        output: for ``republish`` and ``consume``, the subject the service publishes each
+            result to (an exact subject or a filter such as ``orders.done.>``); ``None``
+            for ``respond`` (the result is the reply to the input's request).
         queue: the queue group the service subscribes with, if any (informational).
         name: a label for reports.
+        consumer: for ``consume``, the durable JetStream consumer the service processes
+            (the scenario's ``topology.consumers`` creates it, or the service does).
+        stream: for ``consume``, the consumer's stream.
     """
 
     subject: str
     output: str | None = None
     queue: str | None = None
     name: str = ""
+    consumer: str | None = None
+    stream: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.consumer is None) != (self.stream is None):
+            raise ConfigError(
+                f"Endpoint {self.subject!r}: a consume endpoint names both consumer and "
+                f"stream (got consumer={self.consumer!r}, stream={self.stream!r})",
+                where="Endpoint",
+                value=self.subject,
+            )
+        if self.consumer is not None and self.output is None:
+            raise ConfigError(
+                f"Endpoint {self.subject!r}: a consume endpoint needs the output subject "
+                "its processing publishes to",
+                where="Endpoint.output",
+                value=self.subject,
+            )
 
     @property
     def kind(self) -> str:
-        """``"respond"`` or ``"republish"``."""
+        """``"respond"``, ``"republish"`` or ``"consume"``."""
+        if self.consumer is not None:
+            return "consume"
         return "respond" if self.output is None else "republish"
 
 
@@ -282,7 +310,7 @@ class Service:
     @_lacking("respond")
     def endpoints(self) -> Sequence[Endpoint]:
         """The subjects the service consumes (called after :meth:`start`)."""
-        raise CapabilityMissing(self.name, ["respond", "republish"])
+        raise CapabilityMissing(self.name, ["respond", "republish", "consume"])
 
     def make_input(self, endpoint: Endpoint, msg_id: str) -> bytes:
         """The payload of one input to ``endpoint`` carrying ``msg_id``.

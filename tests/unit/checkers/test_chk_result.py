@@ -129,6 +129,7 @@ def test_make_checker_binds_params_and_rejects_unknown_ones(rec: Rec) -> None:
         "health",
         "logs",
         "stream",
+        "consumer",
     }
     with pytest.raises(KeyError, match="no checker 'latency'"):
         make_checker("latency")

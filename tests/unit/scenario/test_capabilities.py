@@ -74,6 +74,20 @@ async def test_a_lacking_method_raises_capability_missing() -> None:
 def test_endpoint_kind() -> None:
     assert Endpoint("a").kind == "respond"
     assert Endpoint("a", output="b").kind == "republish"
+    assert Endpoint("a", output="b", consumer="C", stream="S").kind == "consume"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"output": "b", "consumer": "C"}, "names both consumer and stream"),
+        ({"output": "b", "stream": "S"}, "names both consumer and stream"),
+        ({"consumer": "C", "stream": "S"}, "needs the output subject"),
+    ],
+)
+def test_a_consume_endpoint_is_whole(fields: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        Endpoint("a", **fields)
 
 
 def test_default_input_and_output_ids_round_trip() -> None:
@@ -92,6 +106,7 @@ def test_default_input_and_output_ids_round_trip() -> None:
         ("batch-reset-mid-batch", {"batch"}),
         ("request-during-blackhole", {"request"}),
         ("broker-validation-both-ways", {"messages"}),
+        ("jetstream-consume-control", {"consume"}),
     ],
 )
 def test_needs_follow_the_workload(name: str, needs: set[str]) -> None:

@@ -82,3 +82,47 @@ def test_verb_families_load() -> None:
     for verb in ("PUB*", "MSG*"):
         body = HEAD + f"faults:\n - fault: frames\n   verb: '{verb}'\n"
         assert parse_scenario(body, "s.yaml").faults[0].verb == verb  # type: ignore[union-attr]
+
+
+CONSUME = "workload:\n  inputs: {count: 3, mode: jetstream}\n"  # 2 lines
+
+
+def test_a_consumer_scenario_loads_with_its_needs() -> None:
+    scenario = parse_scenario(
+        HEAD
+        + JS
+        + "  consumers: [{name: C, stream: S, ack_wait_s: 1, max_deliver: 5}]\n"
+        + CONSUME,
+        "s.yaml",
+    )
+    (consumer,) = scenario.topology.consumers
+    assert (consumer.kind, consumer.ack_wait_s, consumer.max_deliver) == ("push", 1.0, 5)
+    assert scenario.needs() == {"consume": "workload.inputs"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            HEAD + JS + "  consumers: [{name: C, stream: T}]\n",
+            "s.yaml:7: topology.consumers[0].stream: stream T is not declared in "
+            "topology.streams (S)",
+        ),
+        (
+            HEAD + JS + "  consumers: [{name: C, stream: S}, {name: C, stream: S}]\n",
+            "s.yaml:7: topology.consumers[1].name: consumer C of stream S is declared twice",
+        ),
+        (
+            HEAD + JS + "  consumers: [{name: C, stream: S, max_deliver: 0}]\n",
+            "s.yaml:7: topology.consumers[0].max_deliver: max_deliver is -1 (unlimited) or "
+            "at least 1, got 0",
+        ),
+        (
+            HEAD + CONSUME,
+            "s.yaml:5: workload.inputs.mode: mode jetstream needs topology.jetstream: true "
+            "and a stream in topology.streams",
+        ),
+    ],
+)
+def test_consumer_rules_point_at_the_field(body: str, message: str) -> None:
+    assert _problem(body) == message

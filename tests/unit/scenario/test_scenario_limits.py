@@ -332,6 +332,11 @@ def _embed(model: type[BaseModel], field: str, value: Any) -> tuple[dict[str, An
         stream = {"name": "S", "subjects": ["a"], field: value}
         data["topology"] = {"jetstream": True, "streams": [stream]}
         return data, f"topology.streams[0].{field}"
+    if name == "Consumer":
+        consumer = {"name": "C", "stream": "S", field: value}
+        stream = {"name": "S", "subjects": ["a"]}
+        data["topology"] = {"jetstream": True, "streams": [stream], "consumers": [consumer]}
+        return data, f"topology.consumers[0].{field}"
     if name in ("TimedTrigger", "EventTrigger"):
         trigger = {field: value} if name == "TimedTrigger" else {"after": "publish", field: value}
         data["faults"] = [{"fault": "kill", "trigger": trigger}]
