@@ -33,7 +33,7 @@ Record conventions (see :mod:`nats_fault_harness.checkers`):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import nats
@@ -105,16 +105,7 @@ class StreamKeeper:
                 else None
             ),
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CREATE_S
-        while True:
-            try:
-                await js.add_consumer(consumer.stream, config=config)
-                break
-            except (nats.errors.Error, OSError):
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(_PAUSE_S)
+        await _until_created(lambda: js.add_consumer(consumer.stream, config=config))
         self.history.client_event(
             "runner",
             "consumer_created",
@@ -129,21 +120,14 @@ class StreamKeeper:
 
     async def _create(self, stream: Stream) -> None:
         js = self._client().jetstream(timeout=_CALL_S)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CREATE_S
-        while True:
-            try:
-                await js.add_stream(
-                    name=stream.name,
-                    subjects=list(stream.subjects),
-                    num_replicas=stream.replicas,
-                    duplicate_window=stream.duplicate_window_s,
-                )
-                break
-            except (nats.errors.Error, OSError):
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(_PAUSE_S)
+        await _until_created(
+            lambda: js.add_stream(
+                name=stream.name,
+                subjects=list(stream.subjects),
+                num_replicas=stream.replicas,
+                duplicate_window=stream.duplicate_window_s,
+            )
+        )
         self.history.client_event(
             "runner",
             "stream_created",
@@ -259,3 +243,18 @@ class StreamKeeper:
         """Close the connection (if any)."""
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
+
+
+async def _until_created(create: Callable[[], Awaitable[object]]) -> None:
+    """Call ``create`` until it succeeds, for at most :data:`CREATE_S` (a meta leader may
+    not be elected yet); its last error is raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CREATE_S
+    while True:
+        try:
+            await create()
+            return
+        except (nats.errors.Error, OSError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(_PAUSE_S)
