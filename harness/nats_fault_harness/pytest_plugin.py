@@ -56,6 +56,11 @@ _SUT_HELP = (
     "the service under test of scenario files, as 'module:factory' "
     "(default: the reference service, nats_fault_harness.scenario.reference_sut:make_reference_sut)"
 )
+_JS_HELP = (
+    "run the shared nats_server (and nats_link, nats_pool on it) with JetStream "
+    "(default true); its streams, consumers and KV/object buckets are deleted before each test"
+)
+_NO_JS_HELP = "run the shared nats_server without JetStream (overrides ini nats_jetstream)"
 _REPORT_HELP = (
     "write an HTML fault report to this path (faults, client events, message outcomes and "
     "verdicts per test) and the same data as JSON beside it (x.html -> x.json)"
@@ -67,6 +72,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nats-fault-harness", "NATS fault harness")
     group.addoption("--nats-server-bin", dest="nats_server_bin", default=None, help=_BIN_HELP)
     parser.addini("nats_server_bin", _BIN_HELP, default="")
+    group.addoption(
+        "--nats-no-jetstream",
+        dest="nats_jetstream",
+        action="store_false",
+        default=None,
+        help=_NO_JS_HELP,
+    )
+    parser.addini("nats_jetstream", _JS_HELP, type="bool", default=True)
     group.addoption("--toxiproxy-url", dest="toxiproxy_url", default=None, help=_URL_HELP)
     parser.addini("toxiproxy_url", _URL_HELP, default="")
     group.addoption(
@@ -202,6 +215,13 @@ def _binary(config: pytest.Config) -> str | None:
     return str(value) if value else None
 
 
+def _jetstream(config: pytest.Config) -> bool:
+    option = config.getoption("nats_jetstream")
+    if option is not None:
+        return bool(option)
+    return bool(config.getini("nats_jetstream"))
+
+
 def _config(config: ServerConfig | None, fields: dict[str, Any]) -> ServerConfig:
     from nats_fault_harness.servers import ServerConfig
 
@@ -213,9 +233,10 @@ def _config(config: ServerConfig | None, fields: dict[str, Any]) -> ServerConfig
 def _nats_server_session(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NatsServer]:
-    from nats_fault_harness.servers import NatsServer
+    from nats_fault_harness.servers import NatsServer, ServerConfig
 
     server = NatsServer(
+        ServerConfig(jetstream=_jetstream(pytestconfig)),
         binary=_binary(pytestconfig),
         base_dir=tmp_path_factory.mktemp("nats-shared"),
         name="shared",
@@ -227,17 +248,28 @@ def _nats_server_session(
 
 @pytest.fixture
 def nats_server(_nats_server_session: NatsServer) -> NatsServer:
-    """A running nats-server shared by the session, reset before each test.
+    """A running nats-server shared by the session, with JetStream, reset before each test.
 
     Reset is cheap: a server a previous test paused is resumed, one it killed or put in
-    lame duck is restarted on the same port. Use :func:`nats_server_factory` for a server
-    whose configuration a test needs to choose.
+    lame duck is restarted on the same ports and JetStream store; then, if ``/jsz`` counts
+    any stream, every stream is deleted (with its consumers; KV and object-store buckets
+    are streams too), so no test sees what an earlier one created. A test that created
+    nothing costs one ``/jsz`` request and no NATS connection. A stream that cannot be
+    deleted fails the test's set-up with a ``ServerError`` naming it and the cause.
+
+    JetStream is on unless ``--nats-no-jetstream`` or ini ``nats_jetstream = false``
+    (then JetStream calls fail with no responders). Use :func:`nats_server_factory` for a
+    server whose configuration a test needs to choose.
     """
     server = _nats_server_session
     if server.is_paused:
         server.resume()
     if not server.is_running:
         server.start()
+    if server.config.jetstream:
+        from nats_fault_harness.servers._jetstream import delete_all_streams
+
+        delete_all_streams(server)
     return server
 
 

@@ -1,0 +1,195 @@
+"""JetStream on the plugin's fixtures: the shared server has it, each test starts empty.
+
+Real servers, real nats-py; the shared-server tests run in a pytester subprocess so that
+the order of the tests (and the session server they share) is the one a user gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import nats
+import pytest
+
+from nats_fault_harness.errors import ServerError
+from nats_fault_harness.servers import NatsServer
+from nats_fault_harness.servers._jetstream import delete_all_streams, stream_count
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+_SHARED_SERVER_TESTS = """
+import nats, pytest
+from nats.js.errors import NotFoundError
+
+seen = {}
+
+async def _js(server):
+    nc = await nats.connect(server.url)
+    return nc, nc.jetstream()
+
+@pytest.mark.asyncio
+async def test_a_creates_streams_consumers_and_buckets(nats_server):
+    nc, js = await _js(nats_server)
+    info = await js.account_info()
+    assert info.streams == 0
+    await js.add_stream(name="ORDERS", subjects=["orders.>"])
+    ack = await js.publish("orders.1", b"one")
+    assert (ack.stream, ack.seq) == ("ORDERS", 1)
+    await js.pull_subscribe("orders.>", durable="workers")
+    kv = await js.create_key_value(bucket="settings")
+    await kv.put("mode", b"fast")
+    await js.create_object_store("blobs")
+    assert (await js.account_info()).streams == 3   # ORDERS, KV_settings, OBJ_blobs
+    assert nats_server.jsz()["consumers"] >= 1
+    await nc.close()
+    seen["connections_after_a"] = nats_server.varz()["total_connections"]
+
+@pytest.mark.asyncio
+async def test_b_sees_none_of_them(nats_server):
+    # the reset connected once (there were streams to delete): exactly one connection
+    assert nats_server.varz()["total_connections"] == seen["connections_after_a"] + 1
+    assert nats_server.jsz()["streams"] == 0 and nats_server.jsz()["consumers"] == 0
+    nc, js = await _js(nats_server)
+    assert (await js.account_info()).streams == 0
+    with pytest.raises(NotFoundError):
+        await js.stream_info("ORDERS")
+    with pytest.raises(Exception):   # nats-py: BucketNotFoundError
+        await js.key_value("settings")
+    await nc.close()
+    seen["connections_after_b"] = nats_server.varz()["total_connections"]
+
+def test_c_reset_without_streams_opens_no_connection(nats_server):
+    assert nats_server.varz()["total_connections"] == seen["connections_after_b"]
+
+@pytest.mark.asyncio
+async def test_d_creates_a_stream_then_kills_the_server(nats_server):
+    nc, js = await _js(nats_server)
+    await js.add_stream(name="KILLED", subjects=["killed.>"])
+    await js.publish("killed.1", b"stored before the kill")
+    await nc.close()
+    seen["store"] = nats_server.store_dir
+    seen["port"] = nats_server.port
+    nats_server.kill()
+
+@pytest.mark.asyncio
+async def test_e_restarted_on_the_same_store_empty_and_working(nats_server):
+    assert nats_server.is_running and nats_server.port == seen["port"]
+    assert nats_server.store_dir == seen["store"]
+    assert nats_server.jsz()["config"]["store_dir"].startswith(str(seen["store"]))
+    nc, js = await _js(nats_server)
+    assert (await js.account_info()).streams == 0   # KILLED came back from the store, and went
+    await js.add_stream(name="AFTER", subjects=["after.>"])
+    ack = await js.publish("after.1", b"x")
+    assert ack.seq == 1
+    await nc.close()
+
+def test_f_paused_by_a_test(nats_server):
+    nats_server.pause()
+
+@pytest.mark.asyncio
+async def test_g_resumed_and_emptied(nats_server):
+    assert not nats_server.is_paused
+    nc, js = await _js(nats_server)
+    assert (await js.account_info()).streams == 0
+    await nc.close()
+"""
+
+
+def test_shared_server_has_jetstream_and_each_test_starts_empty(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shared=_SHARED_SERVER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=7)
+
+
+_NO_JETSTREAM_TESTS = """
+import nats, pytest
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
+
+@pytest.mark.asyncio
+async def test_without_jetstream(nats_server, nats_link):
+    assert not nats_server.config.jetstream
+    assert nats_server.jsz().get("disabled") is True
+    nc = await nats.connect(nats_link.url)
+    js = nc.jetstream()
+    with pytest.raises(ServiceUnavailableError):   # the API's no responders
+        await js.account_info()
+    with pytest.raises(ServiceUnavailableError):
+        await js.add_stream(name="S", subjects=["s"])
+    with pytest.raises(NoStreamResponseError):     # a publish's no responders
+        await js.publish("s", b"x")
+    await nc.close()
+"""
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_jetstream_can_be_turned_off(pytester: pytest.Pytester, how: str) -> None:
+    pytester.makepyfile(test_off=_NO_JETSTREAM_TESTS)
+    args = ["-p", "no:cacheprovider"]
+    if how == "option":
+        pytester.makeini("[pytest]\nnats_jetstream = true\n")  # the option wins over the ini
+        args.append("--nats-no-jetstream")
+    else:
+        pytester.makeini("[pytest]\nnats_jetstream = false\n")
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+
+def test_the_option_is_listed_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*--nats-no-jetstream*", "*nats_jetstream (bool)*"])
+
+
+# ---------------------------------------------------------------------- reset errors
+def _accounts(**users: dict[str, object]) -> dict[str, object]:
+    """Two accounts with JetStream; a client without credentials is user ``a`` of ``A``."""
+    return {
+        "accounts": {
+            "A": {"jetstream": "enabled", "users": [{"user": "a", "password": "a", **users}]},
+            "B": {"jetstream": "enabled", "users": [{"user": "b", "password": "b"}]},
+        },
+        "no_auth_user": "a",
+    }
+
+
+async def _add_stream(url: str, name: str) -> None:
+    nc = await nats.connect(url)
+    await nc.jetstream().add_stream(name=name, subjects=[f"{name.lower()}.>"])
+    await nc.close()
+
+
+def test_reset_names_the_stream_it_could_not_delete(
+    nats_server_factory: Callable[..., NatsServer],
+) -> None:
+    deny = {"permissions": {"publish": {"deny": ["$JS.API.STREAM.DELETE.LOCKED"]}}}
+    server = nats_server_factory(jetstream=True, extra=_accounts(**deny))
+    asyncio.run(_add_stream(server.url, "LOCKED"))
+    asyncio.run(_add_stream(server.url, "FREE"))
+    with pytest.raises(ServerError) as info:
+        delete_all_streams(server, timeout=1.0)
+    message = str(info.value)
+    assert f"JetStream reset of nats-server {server.name}" in message
+    assert "could not delete 1 of 2 stream(s): 'LOCKED': TimeoutError: no reply" in message
+    assert 'permissions violation for publish to "$js.api.stream.delete.locked"' in message
+    assert info.value.name == server.name
+    assert stream_count(server) == 1  # FREE went, LOCKED stayed
+
+
+def test_reset_says_when_streams_it_cannot_see_remain(
+    nats_server_factory: Callable[..., NatsServer],
+) -> None:
+    server = nats_server_factory(jetstream=True, extra=_accounts())
+    asyncio.run(_add_stream(server.url.replace("nats://", "nats://b:b@"), "OTHER"))
+    asyncio.run(_add_stream(server.url, "MINE"))
+    with pytest.raises(ServerError, match=r"/jsz still counts 1 stream\(s\) after deleting "):
+        delete_all_streams(server)
+
+
+def test_reset_of_an_empty_server_deletes_nothing(
+    nats_server_factory: Callable[..., NatsServer],
+) -> None:
+    server = nats_server_factory(jetstream=True)
+    before = server.varz()["total_connections"]
+    assert delete_all_streams(server) == []
+    assert server.varz()["total_connections"] == before
+    without = nats_server_factory()
+    assert delete_all_streams(without) == []
