@@ -312,9 +312,9 @@ def nats_cluster_factory(
 ) -> Iterator[Callable[..., NatsCluster]]:
     """Start clusters: ``nats_cluster_factory(size=3, config=None, **fields)``.
 
-    Returns a ready :class:`~nats_fault_harness.servers.NatsCluster` (full mesh; JetStream healthy
-    if
-    ``jetstream=True``). Every cluster is stopped at test end.
+    Returns a ready :class:`~nats_fault_harness.servers.NatsCluster` (full mesh; with
+    ``jetstream=True``, JetStream healthy on every node, so R3 streams can be placed). Each
+    cluster has its own stores, empty at start. Every cluster is stopped at test end.
     """
     from nats_fault_harness.servers import NatsCluster
 
@@ -462,7 +462,12 @@ def nats_link_factory(toxiproxy: ToxiproxyEndpoint, fault_log: FaultLog) -> Iter
 
 @pytest.fixture
 def nats_link(nats_server: NatsServer, nats_link_factory: LinkFactory) -> Link:
-    """The shared ``nats_server`` behind a fresh proxy; connect clients to ``nats_link.url``."""
+    """The shared ``nats_server`` behind a fresh proxy; connect clients to ``nats_link.url``.
+
+    The server runs JetStream (see :func:`nats_server`) with no streams at the start of the
+    test; a PubAck is a ``MSG`` on the publisher's ``_INBOX.>`` reply subject and an ack a
+    ``PUB`` to ``$JS.ACK.>``, which :meth:`~nats_fault_harness.faults.Link.frames` can drop.
+    """
     return nats_link_factory.link(nats_server)
 
 
@@ -481,7 +486,8 @@ def nats_pool_factory(
 
 @pytest.fixture
 def nats_pool(nats_pool_factory: Callable[..., Pool]) -> Pool:
-    """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``)."""
+    """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``); it
+    runs JetStream unless ``--nats-no-jetstream``."""
     return nats_pool_factory(3)
 
 
@@ -495,7 +501,9 @@ def nats_faulty_cluster(
     """Partitionable clusters: ``nats_faulty_cluster(size=3, config=None, **fields)``.
 
     Returns a started :class:`~nats_fault_harness.faults.FaultyCluster` (every route through an
-    inbound proxy of the harness's proxy; ``ping_interval`` 1 s unless given). Use
+    inbound proxy of the harness's proxy; ``ping_interval`` 1 s unless given). With
+    ``jetstream=True`` it returns once JetStream is healthy on every node: an R3 stream gets
+    a replica on each node and its replication passes the proxies, so it can be cut. Use
     ``.partition(a, b)``, ``.isolate(a)``, ``.heal()``. At test end its faults are removed
     and its nodes and proxies are gone.
     """

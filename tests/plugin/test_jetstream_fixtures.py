@@ -12,7 +12,9 @@ from collections.abc import Callable
 import nats
 import pytest
 
+from nats_fault_harness import wait_until
 from nats_fault_harness.errors import ServerError
+from nats_fault_harness.faults import FaultyCluster, LinkFactory
 from nats_fault_harness.servers import NatsServer
 from nats_fault_harness.servers._jetstream import delete_all_streams, stream_count
 
@@ -193,3 +195,49 @@ def test_reset_of_an_empty_server_deletes_nothing(
     assert server.varz()["total_connections"] == before
     without = nats_server_factory()
     assert delete_all_streams(without) == []
+
+
+# ---------------------------------------------------------------------- clusters
+@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.asyncio
+@pytest.mark.proxy_extension("nats", "connect_name", "connection_reset")
+async def test_faulty_cluster_runs_r3_streams_over_proxied_routes(
+    nats_faulty_cluster: Callable[..., FaultyCluster], nats_link_factory: LinkFactory
+) -> None:
+    cluster = await asyncio.to_thread(nats_faulty_cluster, 3, jetstream=True)
+    assert all(node.config.jetstream for node in cluster)
+    assert cluster.unproxied_routes() == []  # every route passes a proxy: partitionable
+    link = nats_link_factory.link(cluster[0])
+    nc = await nats.connect(link.url)
+    js = nc.jetstream()
+    info = await js.add_stream(name="R3", subjects=["r3.>"], num_replicas=3)
+    assert info.cluster is not None
+    assert info.cluster.name == cluster.name
+    placed = {info.cluster.leader, *(peer.name for peer in info.cluster.replicas or ())}
+    assert placed == {node.name for node in cluster}  # one replica on each node
+
+    acks = [await js.publish(f"r3.{i}", f"m{i}".encode()) for i in range(10)]
+    assert [(ack.stream, ack.seq) for ack in acks] == [("R3", i) for i in range(1, 11)]
+    reader = await js.pull_subscribe("r3.>", durable="reader")
+    got: list[bytes] = []
+    while len(got) < 10:
+        for msg in await reader.fetch(10 - len(got), timeout=5):
+            await msg.ack()
+            got.append(msg.data)
+    assert got == [f"m{i}".encode() for i in range(10)]
+    await nc.close()
+
+    def stored_on_every_node() -> bool:
+        return all(_messages(node, "R3") == 10 for node in cluster)
+
+    await asyncio.to_thread(wait_until, stored_on_every_node, timeout=15, what="10 on each")
+
+
+def _messages(server: NatsServer, stream: str) -> int:
+    """Messages of ``stream`` in this server's replica (``/jsz``), -1 if it has none."""
+    for account in server.jsz(streams=True).get("account_details") or ():
+        for detail in account.get("stream_detail") or ():
+            if detail.get("name") == stream:
+                return int(detail["state"]["messages"])
+    return -1
