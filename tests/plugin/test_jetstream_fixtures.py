@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 _SHARED_SERVER_TESTS = """
 import nats, pytest
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError
 
 seen = {}
 
@@ -56,8 +56,10 @@ async def test_b_sees_none_of_them(nats_server):
     assert (await js.account_info()).streams == 0
     with pytest.raises(NotFoundError):
         await js.stream_info("ORDERS")
-    with pytest.raises(Exception):   # nats-py: BucketNotFoundError
+    with pytest.raises(BucketNotFoundError):
         await js.key_value("settings")
+    with pytest.raises(NotFoundError):
+        await js.consumer_info("ORDERS", "workers")
     await nc.close()
     seen["connections_after_b"] = nats_server.varz()["total_connections"]
 
