@@ -56,6 +56,11 @@ _SUT_HELP = (
     "the service under test of scenario files, as 'module:factory' "
     "(default: the reference service, nats_fault_harness.scenario.reference_sut:make_reference_sut)"
 )
+_JS_HELP = (
+    "run the shared nats_server (and nats_link, nats_pool on it) with JetStream "
+    "(default true); its streams, consumers and KV/object buckets are deleted before each test"
+)
+_NO_JS_HELP = "run the shared nats_server without JetStream (overrides ini nats_jetstream)"
 _REPORT_HELP = (
     "write an HTML fault report to this path (faults, client events, message outcomes and "
     "verdicts per test) and the same data as JSON beside it (x.html -> x.json)"
@@ -67,6 +72,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nats-fault-harness", "NATS fault harness")
     group.addoption("--nats-server-bin", dest="nats_server_bin", default=None, help=_BIN_HELP)
     parser.addini("nats_server_bin", _BIN_HELP, default="")
+    group.addoption(
+        "--nats-no-jetstream",
+        dest="nats_jetstream",
+        action="store_false",
+        default=None,
+        help=_NO_JS_HELP,
+    )
+    parser.addini("nats_jetstream", _JS_HELP, type="bool", default=True)
     group.addoption("--toxiproxy-url", dest="toxiproxy_url", default=None, help=_URL_HELP)
     parser.addini("toxiproxy_url", _URL_HELP, default="")
     group.addoption(
@@ -203,6 +216,13 @@ def _binary(config: pytest.Config) -> str | None:
     return str(value) if value else None
 
 
+def _jetstream(config: pytest.Config) -> bool:
+    option = config.getoption("nats_jetstream")
+    if option is not None:
+        return bool(option)
+    return bool(config.getini("nats_jetstream"))
+
+
 def _config(config: ServerConfig | None, fields: dict[str, Any]) -> ServerConfig:
     from nats_fault_harness.servers import ServerConfig
 
@@ -214,9 +234,10 @@ def _config(config: ServerConfig | None, fields: dict[str, Any]) -> ServerConfig
 def _nats_server_session(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NatsServer]:
-    from nats_fault_harness.servers import NatsServer
+    from nats_fault_harness.servers import NatsServer, ServerConfig
 
     server = NatsServer(
+        ServerConfig(jetstream=_jetstream(pytestconfig)),
         binary=_binary(pytestconfig),
         base_dir=tmp_path_factory.mktemp("nats-shared"),
         name="shared",
@@ -228,17 +249,28 @@ def _nats_server_session(
 
 @pytest.fixture
 def nats_server(_nats_server_session: NatsServer) -> NatsServer:
-    """A running nats-server shared by the session, reset before each test.
+    """A running nats-server shared by the session, with JetStream, reset before each test.
 
     Reset is cheap: a server a previous test paused is resumed, one it killed or put in
-    lame duck is restarted on the same port. Use :func:`nats_server_factory` for a server
-    whose configuration a test needs to choose.
+    lame duck is restarted on the same ports and JetStream store; then, if ``/jsz`` counts
+    any stream, every stream is deleted (with its consumers; KV and object-store buckets
+    are streams too), so no test sees what an earlier one created. A test that created
+    nothing costs one ``/jsz`` request and no NATS connection. A stream that cannot be
+    deleted fails the test's set-up with a ``ServerError`` naming it and the cause.
+
+    JetStream is on unless ``--nats-no-jetstream`` or ini ``nats_jetstream = false``
+    (then JetStream calls fail with no responders). Use :func:`nats_server_factory` for a
+    server whose configuration a test needs to choose.
     """
     server = _nats_server_session
     if server.is_paused:
         server.resume()
     if not server.is_running:
         server.start()
+    if server.config.jetstream:
+        from nats_fault_harness.servers._jetstream import delete_all_streams
+
+        delete_all_streams(server)
     return server
 
 
@@ -281,9 +313,9 @@ def nats_cluster_factory(
 ) -> Iterator[Callable[..., NatsCluster]]:
     """Start clusters: ``nats_cluster_factory(size=3, config=None, **fields)``.
 
-    Returns a ready :class:`~nats_fault_harness.servers.NatsCluster` (full mesh; JetStream healthy
-    if
-    ``jetstream=True``). Every cluster is stopped at test end.
+    Returns a ready :class:`~nats_fault_harness.servers.NatsCluster` (full mesh; with
+    ``jetstream=True``, JetStream healthy on every node, so R3 streams can be placed). Each
+    cluster has its own stores, empty at start. Every cluster is stopped at test end.
     """
     from nats_fault_harness.servers import NatsCluster
 
@@ -431,7 +463,12 @@ def nats_link_factory(toxiproxy: ToxiproxyEndpoint, fault_log: FaultLog) -> Iter
 
 @pytest.fixture
 def nats_link(nats_server: NatsServer, nats_link_factory: LinkFactory) -> Link:
-    """The shared ``nats_server`` behind a fresh proxy; connect clients to ``nats_link.url``."""
+    """The shared ``nats_server`` behind a fresh proxy; connect clients to ``nats_link.url``.
+
+    The server runs JetStream (see :func:`nats_server`) with no streams at the start of the
+    test; a PubAck is a ``MSG`` on the publisher's ``_INBOX.>`` reply subject and an ack a
+    ``PUB`` to ``$JS.ACK.>``, which :meth:`~nats_fault_harness.faults.Link.frames` can drop.
+    """
     return nats_link_factory.link(nats_server)
 
 
@@ -450,7 +487,8 @@ def nats_pool_factory(
 
 @pytest.fixture
 def nats_pool(nats_pool_factory: Callable[..., Pool]) -> Pool:
-    """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``)."""
+    """The shared ``nats_server`` fronted by 3 addressable members (``nats_pool.urls``); it
+    runs JetStream unless ``--nats-no-jetstream``."""
     return nats_pool_factory(3)
 
 
@@ -464,7 +502,9 @@ def nats_faulty_cluster(
     """Partitionable clusters: ``nats_faulty_cluster(size=3, config=None, **fields)``.
 
     Returns a started :class:`~nats_fault_harness.faults.FaultyCluster` (every route through an
-    inbound proxy of the harness's proxy; ``ping_interval`` 1 s unless given). Use
+    inbound proxy of the harness's proxy; ``ping_interval`` 1 s unless given). With
+    ``jetstream=True`` it returns once JetStream is healthy on every node: an R3 stream gets
+    a replica on each node and its replication passes the proxies, so it can be cut. Use
     ``.partition(a, b)``, ``.isolate(a)``, ``.heal()``. At test end its faults are removed
     and its nodes and proxies are gone.
     """
