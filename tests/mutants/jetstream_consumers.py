@@ -6,7 +6,8 @@ has its effect, and only then lets the service ack; it recognises a redelivery o
 it already billed. Each mutant breaks one of those: it forgets what it billed (not
 idempotent under redelivery), acks on receipt before the work (a failed effect is then
 lost), processes messages concurrently (out of stream order), or terminates a message
-whose effect failed (treating a transient failure as poison).
+whose effect failed (treating a transient failure as poison), or gives up binding its
+consumer after one lost JetStream API reply.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.mutants._mutant import Mutant
 __all__ = [
     "CATALOG",
     "consume_ack_before_effect",
+    "consume_binds_once",
     "consume_not_idempotent",
     "consume_terminates_on_error",
     "consume_unordered",
@@ -129,6 +131,19 @@ def consume_terminates_on_error() -> ServiceUnderTest:
     return _TermOnError()
 
 
+class _BindOnce(ReferenceSut):
+    async def _bind_billing(self) -> None:
+        # the defect: one attempt; a lost JetStream API reply leaves the service unbound
+        await self._svc().subscribe_jetstream(
+            CONSUME.subject, self._bill, stream=CONSUME.stream, durable=CONSUME.consumer
+        )
+
+
+def consume_binds_once() -> ServiceUnderTest:
+    """Binds its consumer once: a lost API request at start leaves it never consuming."""
+    return _BindOnce()
+
+
 CATALOG = (
     Mutant(
         "consume_not_idempotent",
@@ -157,5 +172,12 @@ CATALOG = (
         ("jetstream.consume-effect",),
         "a JetStream consumer terminates a message whose effect failed (transient as poison)",
         ("jetstream-consume-link-down",),
+    ),
+    Mutant(
+        "consume_binds_once",
+        "jetstream_consumers",
+        ("jetstream.consume-effect",),
+        "a JetStream consumer service binds its consumer once: a lost API reply ends it",
+        ("jetstream-consume-api-drop",),
     ),
 )

@@ -28,17 +28,19 @@ on ``ref.orders`` that publishes ``{"id", "processed": true}`` to ``ref.orders.d
 handler whose publish fails reports a ``handler_error`` event (the input is then lost:
 core NATS, at most once).
 
-``consume``: a billing consumer bound, through the service's ``subscribe_jetstream()``,
-to the durable ``BILLING`` of stream ``BILLING`` (subject ``ref.billing.orders``; the
+``consume``: a billing consumer bound, through the service's ``subscribe_jetstream()``, to
+the durable ``BILLING`` of stream ``BILLING`` (subject ``ref.billing.orders``; the
 scenario declares both). For each message it publishes ``{"id", "billed": true}`` to
 ``ref.billing.done`` through the confirmed ``publish()`` after :data:`BILL_WORK_S` of
-(simulated) work, and returns, so the service acks
-it (``manual_ack``: after the handler, ``ack_sync``; otherwise a plain ack; see
-:mod:`nats_fault_harness.reference._subscriptions`). A publish that fails raises out of
-the handler: no ack, so the server redelivers. It is idempotent by input id: a message
-whose effect it already had (a redelivery after a lost ack) is acknowledged again without
-a second effect. An effect whose publish failed ambiguously (its bytes may have reached
-the server) can still happen twice: the service promises at-least-once effects then.
+(simulated) work, and returns, so the service acks it (``manual_ack``: after the handler,
+``ack_sync``; otherwise a plain ack; see
+:mod:`nats_fault_harness.reference._subscriptions`). A bind that fails (its JetStream API
+request lost) is retried, as an application retries its consumer's setup. A publish that
+fails raises out of the handler: no ack, so the server redelivers. It is idempotent by
+input id: a message whose effect it already had (a redelivery after a lost ack) is
+acknowledged again without a second effect. An effect whose publish failed ambiguously
+(its bytes may have reached the server) can still happen twice: the service promises
+at-least-once effects then.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from nats_fault_harness.reference import (
     NATSConfig,
     NATSMessageBroker,
     NATSService,
+    NATSSubscribeError,
     PoolInitReport,
     RetryRecord,
     ServiceEvent,
@@ -102,6 +105,8 @@ _DEFAULTS: dict[str, Any] = {
 
 RESPOND = Endpoint("ref.quote", queue="ref", name="quote")
 REPUBLISH = Endpoint("ref.orders", output="ref.orders.done", queue="ref", name="orders")
+BIND_ATTEMPTS = 5
+BIND_PAUSE_S = 0.5
 BILL_WORK_S = 0.05
 """How long one bill works before its effect (a fault can then fall between the two)."""
 CONSUME = Endpoint(
@@ -153,9 +158,23 @@ class ReferenceSut(Service):
                 REPUBLISH.subject, self._process, queue=REPUBLISH.queue or ""
             )
         elif env.inputs == "consume":
-            await self._svc().subscribe_jetstream(
-                CONSUME.subject, self._bill, stream=CONSUME.stream, durable=CONSUME.consumer
-            )
+            await self._bind_billing()
+
+    async def _bind_billing(self) -> None:
+        """Bind the billing consumer, retrying a bind that failed (a JetStream API request
+        lost or timed out, an election) up to :data:`BIND_ATTEMPTS` times."""
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                await self._svc().subscribe_jetstream(
+                    CONSUME.subject, self._bill, stream=CONSUME.stream, durable=CONSUME.consumer
+                )
+                return
+            except NATSSubscribeError as exc:
+                if attempt == BIND_ATTEMPTS:
+                    raise
+                if self._report is not None:
+                    self._report("consumer_bind_retry", {"attempt": attempt, "error": repr(exc)})
+                await asyncio.sleep(BIND_PAUSE_S)
 
     def endpoints(self) -> Sequence[Endpoint]:
         """The quote responder, the order republisher and the billing consumer."""

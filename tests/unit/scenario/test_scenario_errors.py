@@ -152,7 +152,8 @@ def test_every_invalid_fixture_is_covered() -> None:
         (HEAD + "timeout_s: '10'\n", "{p}:4: timeout_s: expected a number, got '10'"),
         (
             HEAD + "topology:\n  1: x\n",
-            "{p}:5: topology.1: unknown key 1; allowed: kind, size, jetstream, server, streams, consumers",
+            "{p}:5: topology.1: unknown key 1; allowed: kind, size, jetstream, server, "
+            "streams, consumers",
         ),
         (
             HEAD + "faults:\n - fault: frames\n   verb: pub\n",
