@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import nats_fault_harness
 import nats_fault_harness.checkers
 import nats_fault_harness.errors
@@ -13,7 +15,15 @@ import nats_fault_harness.toxics
 
 
 def test_top_level_api() -> None:
-    assert nats_fault_harness.__all__ == ["__version__", "wait_until", "wait_until_async"]
+    assert nats_fault_harness.__all__ == [
+        "Harness",
+        "__version__",
+        "wait_until",
+        "wait_until_async",
+    ]
+    assert nats_fault_harness.Harness.__module__ == "nats_fault_harness._harness"
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = nats_fault_harness.nothing  # type: ignore[attr-defined]
 
 
 def test_servers_api() -> None:
