@@ -24,10 +24,17 @@ operations. Rules, in order:
 4. **Exercised.** A lasting fault that reached the service must also overlap something
    the service did (an operation, or a client event of its connection); a fault that only
    sat beside an idle service proved nothing: ``unknown``.
+5. **Acted.** A ``frames`` fault acts on chosen frames only: it counts as applied when its
+   toxics acted on at least one frame (their ``toxic_fired`` events). A filter that
+   matched nothing the link carried (``frames("HMSG", subject="_INBOX.>")``) was never
+   applied: ``unknown``, naming the filter. How many frames each one acted on is in the
+   details and the summary. (With events dropped by the proxy's ring, 0 proves nothing
+   and is not held against the run.)
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -118,6 +125,9 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
     if start_problem is not None:
         return CheckResult("evidence", False, {"service": name}, start_problem)
     conns, dropped = _connections(history)
+    fired: Counter[str] = Counter(
+        str(e.detail.get("toxic")) for e in history.proxy_events() if e.kind == "toxic_fired"
+    )
     service_links = {str(p) for p in (plan.get("links") or {}).values()}
     mine = [c for c in conns if c.proxy in service_links]
     activity = _activity(history, name)
@@ -138,6 +148,15 @@ def check_evidence(history: History, *, service: str | None = None) -> CheckResu
         for w in windows:
             instant = bool(step.get("instant"))
             found = _judge(w, instant, mine, activity, reported_failed, end_of_run)
+            toxics = w.params.get("toxics")
+            if isinstance(toxics, list) and not found["problem"]:
+                found["acted"] = acted = sum(fired[str(t)] for t in toxics)
+                if not acted and not dropped:
+                    found["problem"] = (
+                        f"acted on no frame: its filter ({_filter(w.params)}) matched nothing "
+                        "the service's link carried while it was applied, so it was never "
+                        "applied"
+                    )
             row["windows"].append(found)
             if found["problem"]:
                 reasons.append(f"fault {index} ({label}): {found['problem']}")
@@ -243,6 +262,12 @@ def _judge(
     return found
 
 
+def _filter(params: dict[str, Any]) -> str:
+    keys = ("verb", "subject", "reply", "header", "header_value", "min_bytes", "max_bytes")
+    shown = [f"{k} {params[k]}" for k in keys if params.get(k) not in (None, "", 0)]
+    return ", ".join([*shown, f"stream {params.get('stream', 'upstream')}"])
+
+
 def _reported_failed(history: History, service: str, plan: dict[str, Any]) -> set[str]:
     """Proxies of the pool members the service's own pool report names as failed."""
     failed: set[str] = set()
@@ -287,5 +312,7 @@ def evidence_summary(result: CheckResult) -> str:
         unnamed = len(hits) - len(refused) - len(named)
         shown = names + ([f"{unnamed} unnamed connections"] if unnamed else [])
         shown += [h.removeprefix("refused: ") for h in refused]
-        parts.append(f"fault {row['step']} ({row['label']}) hit {listing(shown, 6)}")
+        acted = [w["acted"] for w in row.get("windows", ()) if "acted" in w]
+        frames = f", acted on {sum(acted)} frames" if acted else ""
+        parts.append(f"fault {row['step']} ({row['label']}) hit {listing(shown, 6)}{frames}")
     return "; ".join(parts)

@@ -184,6 +184,8 @@ class Link:
             journal["toxicity"] = toxicity
         if connect_name is not None:
             journal["connect_name"] = connect_name
+        if type == "nats":  # the evidence rule counts the frames these toxics acted on
+            journal["toxics"] = names
         return Fault(self.log, kind, self.target, journal, apply, heal, links=(self.proxy,))
 
     # ------------------------------------------------------------------ faults
@@ -383,6 +385,11 @@ class Link:
         probability: float | None = None,
         stream: Stream = "upstream",
         connect_name: str | None = None,
+        reply: str | None = None,
+        header: str | None = None,
+        header_value: str | None = None,
+        min_bytes: int | None = None,
+        max_bytes: int | None = None,
     ) -> Fault:
         """A NATS-protocol-aware fault on whole frames (the harness's ``nats`` toxic).
 
@@ -394,6 +401,14 @@ class Link:
         ``every``, ``first``, ``after`` picks by count, ``probability`` by a seeded roll.
         Upstream frames are the client's (PUB, SUB, PING...), downstream the server's (MSG,
         PONG, INFO...).
+
+        What identifies a message narrows the choice further: ``reply`` (a pattern on the
+        reply subject; a JetStream delivery's is ``$JS.ACK.<stream>.<consumer>.<delivered>
+        .<seq>...``, so ``reply="$JS.ACK.ORDERS.billing.1.>"`` is each message's first
+        delivery to ``billing``), ``header`` (present, and equal to ``header_value`` if
+        given), ``min_bytes`` / ``max_bytes`` (the payload, headers included). Each frame
+        acted on is a ``toxic_fired`` event; the evidence rule counts them, and a frames
+        fault that acted on none was never applied.
         """
         if "nats" not in self.extensions:
             raise needs_extension(self.api, "the frames fault", "the NATS-frame toxic", "nats")
@@ -405,6 +420,14 @@ class Link:
                 attrs[key] = value
         if probability is not None:
             attrs["probability"] = probability
+        identity = (
+            ("reply", reply),
+            ("header", header),
+            ("header_value", header_value),
+            ("min_bytes", min_bytes),
+            ("max_bytes", max_bytes),
+        )
+        attrs.update((key, value) for key, value in identity if value)
         return self.toxic(
             f"frames_{action}", "nats", attrs, stream=stream, connect_name=connect_name
         )

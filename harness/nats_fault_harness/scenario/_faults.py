@@ -23,6 +23,7 @@ from nats_fault_harness.scenario._base import (
     Index,
     KbPerS,
     Millis,
+    PayloadBytes,
     PosCount,
     SubjectFilter,
 )
@@ -107,6 +108,29 @@ class Frames(Step):
     probability: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     stream: Stream = "upstream"
     connect_name: ConnectName | None = None
+    reply: SubjectFilter | None = None
+    header: Annotated[str, Strict(), Field(pattern=r"^[!-9;-~]{1,256}$")] | None = None
+    header_value: Annotated[str, Strict(), Field(min_length=1, max_length=4096)] | None = None
+    min_bytes: PayloadBytes | None = None
+    max_bytes: PayloadBytes | None = None
+
+    @model_validator(mode="after")
+    def _identity_fits(self) -> Frames:
+        if self.header_value is not None and self.header is None:
+            raise PydanticCustomError(
+                "cross_field", "header_value needs header", {"loc": ("header_value",)}
+            )
+        if (
+            self.min_bytes is not None
+            and self.max_bytes is not None
+            and self.min_bytes > self.max_bytes
+        ):
+            raise PydanticCustomError(
+                "cross_field",
+                "min_bytes {min} exceeds max_bytes {max}",
+                {"min": self.min_bytes, "max": self.max_bytes, "loc": ("min_bytes",)},
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_verb(self) -> Frames:

@@ -162,6 +162,11 @@ def make_fault(step: Any, built: Built) -> Fault:
             probability=step.probability,
             stream=step.stream,
             connect_name=name,
+            reply=step.reply,
+            header=step.header,
+            header_value=step.header_value,
+            min_bytes=step.min_bytes,
+            max_bytes=step.max_bytes,
         )
     raise ConfigError(f"fault {kind!r} is not supported by the runner", where="faults")
 

@@ -4,7 +4,18 @@ Byte-level toxics corrupt a NATS stream when they cut a frame; this one acts on 
 frame *matches* when its verb is ``verb`` (or ``verb`` is ``*``, or a family that holds
 it: ``PUB*`` is ``PUB`` and ``HPUB``, ``MSG*`` is ``MSG`` and ``HMSG``) and its subject matches
 the NATS pattern ``subject`` (``>``, the default, also matches frames without a subject,
-such as ``PING``). Matches are counted per proxy and stream (``count`` 1, 2, ...; "the 3rd
+such as ``PING``), and, when set, the filters that identify a message:
+
+``reply``         the frame's reply subject matches this NATS pattern (frames without a
+                  reply never match). A JetStream delivery's reply is
+                  ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...``, so
+                  ``$JS.ACK.ORDERS.billing.1.>`` is the first delivery of each message to
+                  consumer ``billing``, ``$JS.ACK.*.*.2.>`` every second delivery.
+``header``        the frame (``HPUB``/``HMSG``) carries this header (name compared without
+                  case), with the value ``header_value`` if that is set.
+``min_bytes``     the payload (headers included) is at least this many bytes;
+``max_bytes``     at most this many (0: no bound).
+ Matches are counted per proxy and stream (``count`` 1, 2, ...; "the 3rd
 PUB through this proxy", across connections and reconnects; an update restarts the count).
 A match is *selected* by at most one of ``nth`` (only the Nth), ``every`` (every Nth),
 ``first`` (the first N), ``after`` (all after the first N), or all of them; then with
@@ -32,6 +43,7 @@ toxic accepts.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import ClassVar
 
 from nats_fault_harness.natsproto import VERB_FAMILIES, VERBS, check_pattern
@@ -51,6 +63,7 @@ __all__ = ["ACTIONS", "Nats"]
 
 ACTIONS = ("drop", "delay", "hold", "duplicate", "close")
 _SELECTORS = ("nth", "every", "first", "after")
+_HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but ':' (RFC 7230 token-ish)
 
 
 def _invalid(name: str, value: object, rule: str) -> InvalidAttribute:
@@ -77,6 +90,11 @@ class Nats(AttributeToxic):
     first: int = attr()
     after: int = attr()
     probability: float = ratio_attr(1.0)
+    reply: str = text_attr("")
+    header: str = text_attr("")
+    header_value: str = text_attr("")
+    min_bytes: int = attr(unit="bytes")
+    max_bytes: int = attr(unit="bytes")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verb", self.verb.upper())
@@ -96,6 +114,19 @@ class Nats(AttributeToxic):
             check_pattern(self.subject)
         except ValueError as exc:
             raise _invalid("subject", self.subject, f"must be a NATS subject ({exc})") from exc
+        if self.reply:
+            try:
+                check_pattern(self.reply)
+            except ValueError as exc:
+                raise _invalid("reply", self.reply, f"must be a NATS subject ({exc})") from exc
+        if self.header and not _HEADER_NAME.fullmatch(self.header):
+            raise _invalid("header", self.header, "must be a header name (no space, no colon)")
+        if self.header_value and not self.header:
+            raise _invalid("header_value", self.header_value, "needs header")
+        if self.max_bytes and self.min_bytes > self.max_bytes:
+            raise _invalid(
+                "min_bytes", self.min_bytes, f"must not exceed max_bytes {self.max_bytes}"
+            )
         chosen = [name for name in _SELECTORS if getattr(self, name)]
         if len(chosen) > 1:
             raise _invalid(
@@ -109,6 +140,13 @@ class Nats(AttributeToxic):
     def new_shared_state(self) -> object | None:
         """The match counter of the proxy's stream."""
         return Counter()
+
+    @property
+    def identifies(self) -> bool:
+        """Whether a filter beyond verb and subject is set (the frame must be read)."""
+        return bool(
+            self.reply or self.header or self.header_value or self.min_bytes or self.max_bytes
+        )
 
     def selects(self, n: int) -> bool:
         """Whether the ``n``-th match (from 1) is selected by the count rule."""

@@ -57,6 +57,7 @@ class FrameRun:
         self.delay = toxic.delay / 1000.0
         self.verbs = verbs_of(toxic.verb)  # None: every verb
         self.pattern = None if toxic.subject == ">" else SubjectPattern(toxic.subject)
+        self.identity = Identity(toxic) if toxic.identifies else None
         self.verdicts: dict[str, bool] = {}  # subject -> matches, bounded by _VERDICTS
         if io.joined_mid_stream:
             self.stream.rejoin()
@@ -134,6 +135,8 @@ class FrameRun:
                         verdict = verdicts[subject] = pattern.matches(subject)
                     if not verdict:
                         continue
+                if self.identity is not None and not self.identity.matches(buf, start, end, verb):
+                    continue
                 count.n += 1
                 if not selects(count.n) or (probability < 1.0 and io.rng.random() >= probability):
                     continue
@@ -173,3 +176,54 @@ class FrameRun:
                 raise
             io.emit(Chunk(raw, due))
         return True
+
+
+class Identity:
+    """The filters that read a frame beyond verb and subject: reply, header, size.
+
+    Only frames that passed the verb and subject filters are read; a frame is the bytes
+    ``buf[start:end]`` of one ``PUB``/``HPUB``/``MSG``/``HMSG`` (other verbs never match).
+    """
+
+    def __init__(self, toxic: Nats) -> None:
+        self.reply = SubjectPattern(toxic.reply) if toxic.reply else None
+        self.header = toxic.header.lower().encode() if toxic.header else b""
+        self.value = toxic.header_value.encode()
+        self.min_bytes, self.max_bytes = toxic.min_bytes, toxic.max_bytes
+
+    def matches(self, buf: bytes, start: int, end: int, verb: str) -> bool:
+        """Whether the frame carries the identity the toxic asks for."""
+        shape = _SHAPES.get(verb)
+        if shape is None:
+            return False
+        eol = buf.find(b"\r\n", start, end)
+        parts = buf[start:eol].split()
+        fixed, headers = shape  # tokens without a reply; whether a header size comes first
+        reply = parts[fixed - 1 - headers].decode(errors="replace") if len(parts) > fixed else None
+        if self.reply is not None and (reply is None or not self.reply.matches(reply)):
+            return False
+        size = end - (eol + 2) - 2  # the payload, headers included, without its CRLF
+        if size < self.min_bytes or (self.max_bytes and size > self.max_bytes):
+            return False
+        if self.header:
+            if not headers:
+                return False
+            header_len = int(parts[-2])
+            return self._has_header(buf[eol + 2 : eol + 2 + header_len])
+        return True
+
+    def _has_header(self, block: bytes) -> bool:
+        for line in block.split(b"\r\n")[1:]:  # the first line is NATS/1.0 [status]
+            name, sep, value = line.partition(b":")
+            if (
+                sep
+                and name.strip().lower() == self.header
+                and (not self.value or value.strip() == self.value)
+            ):
+                return True
+        return False
+
+
+_SHAPES = {"PUB": (3, 0), "HPUB": (4, 1), "MSG": (4, 0), "HMSG": (5, 1)}
+"""Per verb: its token count without a reply (verb included), and 1 if it carries a header
+size (before the total size)."""

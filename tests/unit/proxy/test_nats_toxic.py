@@ -379,6 +379,11 @@ def test_defaults_and_normalisation() -> None:
         "first": 0,
         "after": 0,
         "probability": 1.0,
+        "reply": "",
+        "header": "",
+        "header_value": "",
+        "min_bytes": 0,
+        "max_bytes": 0,
     }
 
 
@@ -397,6 +402,12 @@ def test_defaults_and_normalisation() -> None:
         ({"action": "drop", "probability": 1.5}, "probability", "between 0 and 1"),
         ({"action": "drop", "probability": "half"}, "probability", "of type float64"),
         ({"action": 3}, "action", "of type string"),
+        ({"action": "drop", "reply": "a..b"}, "reply", "must be a NATS subject"),
+        ({"action": "drop", "header": "Nats Msg"}, "header", "must be a header name"),
+        ({"action": "drop", "header": "a:b"}, "header", "must be a header name"),
+        ({"action": "drop", "header_value": "x"}, "header_value", "needs header"),
+        ({"action": "drop", "min_bytes": 9, "max_bytes": 3}, "min_bytes", "must not exceed"),
+        ({"action": "drop", "max_bytes": -1}, "max_bytes", ">= 0"),
     ],
 )
 def test_invalid_attributes_name_the_attribute_and_value(
@@ -412,3 +423,88 @@ def test_update_merges_over_the_base() -> None:
     base = nats(verb="PONG", action="hold", delay=2000)
     updated = Nats.from_attributes({"delay": 0}, base)
     assert (updated.verb, updated.action, updated.delay) == ("PONG", "hold", 0)
+
+
+# ---------------------------------------------------------------- what identifies a message
+
+
+def _hmsg(subject: str, reply: str | None, headers: bytes, body: bytes = b"b") -> bytes:
+    block = b"NATS/1.0\r\n" + headers + b"\r\n"
+    return make_frame(
+        "HMSG", subject=subject, sid="9", reply=reply, header_len=len(block), payload=block + body
+    ).raw
+
+
+def _deliveries() -> list[bytes]:
+    """JetStream deliveries of ORDERS to two consumers, first and second deliveries."""
+    out = []
+    for consumer in ("billing", "audit"):
+        for delivered, seq in ((1, 1), (1, 2), (2, 1)):
+            reply = f"$JS.ACK.ORDERS.{consumer}.{delivered}.{seq}.{seq}.1700000000.0"
+            out.append(_hmsg("orders.new", reply, b"Nats-Msg-Id: o-%d\r\n" % seq))
+    return out
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("reply", "dropped"),
+    [
+        ("$JS.ACK.ORDERS.billing.1.>", [0, 1]),  # first deliveries to billing only
+        ("$JS.ACK.ORDERS.*.2.>", [2, 5]),  # every redelivery
+        ("$JS.ACK.ORDERS.audit.>", [3, 4, 5]),
+        ("_INBOX.>", []),
+    ],
+)
+async def test_reply_picks_deliveries_by_consumer_and_delivery_count(
+    reply: str, dropped: list[int]
+) -> None:
+    frames = _deliveries()
+    io = FrameIO(nats(verb="MSG*", subject="orders.>", action="drop", reply=reply))
+    io.feed(b"".join(frames), piece=5, eof=True)
+    await run_until_eof(io)
+    assert len(io.effects) == len(dropped)
+    assert io.data() == b"".join(f for i, f in enumerate(frames) if i not in dropped)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("verb", "wire"),
+    [
+        ("PUB", make_frame("PUB", subject="a", reply="_INBOX.x.1", payload=b"p").raw),
+        ("MSG", make_frame("MSG", subject="a", sid="3", reply="_INBOX.x.1", payload=b"p").raw),
+    ],
+)
+async def test_reply_is_read_from_every_verb_shape(verb: str, wire: bytes) -> None:
+    no_reply = make_frame(verb, subject="a", sid="3" if verb == "MSG" else None, payload=b"q").raw
+    io = FrameIO(nats(verb=verb, subject="a", action="drop", reply="_INBOX.x.*"))
+    io.feed(no_reply + wire + no_reply, eof=True)
+    await run_until_eof(io)
+    assert len(io.effects) == 1
+    assert io.data() == no_reply + no_reply
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("attrs", "dropped"),
+    [
+        ({"header": "Nats-Msg-Id"}, [1, 2]),
+        ({"header": "nats-msg-id", "header_value": "o-2"}, [2]),
+        ({"header": "Other"}, []),
+        ({"min_bytes": 60}, [3]),  # payloads: 2, 31, 31 (headers included) and 100 bytes
+        ({"max_bytes": 2}, [0]),
+        ({"min_bytes": 31, "max_bytes": 31}, [1, 2]),
+    ],
+)
+async def test_headers_and_size_pick_publishes(
+    attrs: dict[str, object], dropped: list[int]
+) -> None:
+    def hpub(value: bytes) -> bytes:
+        block = b"NATS/1.0\r\nNats-Msg-Id: " + value + b"\r\n\r\n"
+        return make_frame("HPUB", subject="o.x", header_len=len(block), payload=block + b"x").raw
+
+    frames = [pub("o.a", b"ab"), hpub(b"o-1"), hpub(b"o-2"), pub("o.b", b"a" * 100)]
+    io = FrameIO(nats(verb="PUB*", subject="o.>", action="drop", **attrs))
+    io.feed(b"".join(frames), piece=4, eof=True)
+    await run_until_eof(io)
+    assert io.data() == b"".join(f for i, f in enumerate(frames) if i not in dropped)
+    assert len(io.effects) == len(dropped)
