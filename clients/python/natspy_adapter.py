@@ -202,7 +202,8 @@ class Adapter:
             send({"type": "ok", "id": ident, "result": result})
 
 
-async def main() -> None:
+async def main(adapter: Adapter | None = None) -> None:
+    """Say hello, then carry out each command line until stdin closes."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -216,7 +217,7 @@ async def main() -> None:
             "capabilities": CAPABILITIES,
         }
     )
-    adapter = Adapter()
+    adapter = adapter or Adapter()
     running: set[asyncio.Task[None]] = set()
     while line := await reader.readline():
         if not line.strip():

@@ -71,6 +71,7 @@ CLOSE_TIMEOUT_S = 3.0
 LINE_LIMIT = 1 << 20
 """The longest line a child may write (1 MiB); a longer one is a protocol violation."""
 _STDERR_KEPT = 4096
+_LAST_WORDS_S = 0.1
 
 _HELLOS: dict[tuple[Any, ...], Hello] = {}
 
@@ -102,19 +103,19 @@ def probe_hello(
     except OSError as exc:
         raise ProcessExited(f"cannot start {label!r}: {exc}", service=label) from exc
     try:
-        line = _read_line(proc, timeout)
+        line, eof = _read_line(proc, timeout)
         if line is None:
-            code = proc.poll()
+            code = _exit_code(proc, CLOSE_TIMEOUT_S if eof else 0)
             err = _stderr_of(proc)
             if code is not None:
                 raise ProcessExited(
-                    f"{label!r} exited with code {code} before its hello",
+                    f"exited with code {code} before its hello",
                     service=label,
                     exit_code=code,
                     stderr_tail=err,
                 )
             raise ProcessTimeout(
-                f"{label!r} said no hello within {timeout:g} s",
+                f"said no hello within {timeout:g} s; killed",
                 command="hello",
                 timeout=timeout,
                 service=label,
@@ -126,7 +127,7 @@ def probe_hello(
             hello = Hello.parse(msg)
         except ValueError as exc:
             raise ProcessProtocolError(
-                f"{label!r}: {exc}: {shorten(line)!r}", service=label, line=shorten(line)
+                f"not the protocol: {exc}: {shorten(line)!r}", service=label, line=shorten(line)
             ) from None
     finally:
         _reap(proc)
@@ -134,8 +135,8 @@ def probe_hello(
     return hello
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes | None:
-    """The child's first stdout line within ``timeout`` (``None``: EOF or silence)."""
+def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes | None, bool]:
+    """The child's first stdout line within ``timeout``, and whether its stdout closed."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
@@ -145,12 +146,19 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes | None:
         while b"\n" not in buf and len(buf) < LINE_LIMIT:
             left = deadline - time.monotonic()
             if left <= 0 or not sel.select(left):
-                return None
+                return None, False
             chunk = os.read(fd, 65536)
             if not chunk:
-                return buf or None
+                return buf or None, True
             buf += chunk
-    return buf.split(b"\n", 1)[0]
+    return buf.split(b"\n", 1)[0], False
+
+
+def _exit_code(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
+    try:
+        return proc.wait(timeout=timeout) if timeout > 0 else proc.poll()
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _stderr_of(proc: subprocess.Popen[bytes]) -> str:
@@ -239,6 +247,7 @@ class ProcessService(Service):
         self._stderr_size = 0
         self._gone: tuple[type[ProcessError], str, dict[str, Any]] | None = None
         self._stopping = False
+        self._start_failed = False
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, env: SutEnv, report: EventSink) -> PoolInit:
@@ -265,6 +274,7 @@ class ProcessService(Service):
             self._tasks = [
                 asyncio.create_task(self._read(out), name=f"{self.name}-stdout"),
                 asyncio.create_task(self._keep_stderr(err), name=f"{self.name}-stderr"),
+                asyncio.create_task(self._watch_exit(proc), name=f"{self.name}-exit"),
             ]
             hello = await self._wait(self._hello, "hello", self.hello_timeout_s)
             said = Hello.parse(hello)
@@ -286,18 +296,30 @@ class ProcessService(Service):
             self._endpoints = tuple(_endpoint(e) for e in result.get("endpoints") or ())
             return _pool(result.get("pool"))
         except BaseException:
+            self._start_failed = True  # the start operation carries the error
             await self._terminate()
             raise
 
     async def stop(self) -> None:
-        """``close`` the child's connections, close its stdin, reap it (bounded)."""
-        self._stopping = True
+        """``close`` the child's connections, close its stdin, reap it (bounded).
+
+        Raises:
+            ProcessError: the child broke down during the run (it exited, hung or broke
+                the protocol; recorded as a client event when it happened): the run
+                ends with this error rather than a verdict on a service that was not
+                there. Not raised again after a failed :meth:`start`.
+        """
         if self.proc is None:
             return
-        if self._gone is None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessError, TimeoutError):
+        broken = self._gone
+        if broken is None and self.proc.poll() is None:
+            with contextlib.suppress(Exception):
                 await self.call("close", bound=CLOSE_TIMEOUT_S)
+        self._stopping = True
         await self._terminate()
+        if broken is not None and not self._start_failed:
+            cls, message, extra = broken
+            raise self._make(cls, f"during the run, {message}", extra)
 
     async def _terminate(self) -> None:
         proc = self.proc
@@ -359,9 +381,9 @@ class ProcessService(Service):
                 return future.result()
             message = f"the child did not answer {command!r} within {timeout:g} s; killed"
             self._record("process_timeout", {"command": command, "timeout": timeout})
-            self._go(ProcessTimeout, message, {"command": command, "timeout": timeout})
-            self._raise_gone()
-            raise AssertionError("unreachable") from None
+            extra = {"command": command, "timeout": timeout}
+            self._go(ProcessTimeout, message, extra)
+            raise self._make(ProcessTimeout, message, extra) from None
 
     def _error(self, command: str, error: Mapping[str, Any]) -> Exception:
         kind = str(error.get("kind") or "client")
@@ -381,8 +403,11 @@ class ProcessService(Service):
             except ValueError:  # LimitOverrunError: a line over LINE_LIMIT
                 self._violation(f"a line longer than {LINE_LIMIT} bytes", "")
                 return
-            if not line:
-                await self._exited()
+            if not line:  # its exit is seen by _watch_exit
+                assert self.proc is not None
+                code = await _wait_exit(self.proc, CLOSE_TIMEOUT_S)
+                if code is None and not self._stopping:
+                    self._violation("it closed its stdout and kept running", "")
                 return
             received = time.monotonic()
             try:
@@ -427,12 +452,11 @@ class ProcessService(Service):
     def _stderr_tail(self) -> str:
         return b"".join(self._stderr).decode("utf-8", "replace")[-_STDERR_KEPT:]
 
-    async def _exited(self) -> None:
-        proc = self.proc
-        assert proc is not None
-        code = await _wait_exit(proc, CLOSE_TIMEOUT_S)
-        await asyncio.sleep(0)  # let the stderr reader take the last bytes
-        if not self._stopping:
+    async def _watch_exit(self, proc: subprocess.Popen[bytes]) -> None:
+        """Notice the child's exit (its stdout may stay open: a grandchild inherited it)."""
+        code = await asyncio.to_thread(proc.wait)
+        await asyncio.sleep(_LAST_WORDS_S)  # what it wrote before it exited is read first
+        if not self._stopping and self._gone is None:
             self._record("process_exited", {"exit_code": code, "stderr": self._stderr_tail()})
         self._go(ProcessExited, f"the child exited (code {code})", {"exit_code": code})
 
@@ -444,8 +468,8 @@ class ProcessService(Service):
         """The child is gone for good: kill its group, fail what waits and what comes."""
         if self._gone is None:
             self._gone = (cls, message, extra)
-        if self.proc is not None and self.proc.poll() is None:
-            _proc.kill_group(self.proc.pid)
+        if self.proc is not None:
+            _proc.kill_group(self.proc.pid)  # the child and whatever it started
         self._fail_pending(cls, message, extra)
 
     def _fail_pending(self, cls: type[ProcessError], message: str, extra: dict[str, Any]) -> None:
@@ -467,7 +491,9 @@ class ProcessService(Service):
     def _raise_gone(self) -> None:
         if self._gone is not None:
             cls, message, extra = self._gone
-            raise self._make(cls, message, extra)
+            exc = self._make(cls, message, extra)
+            exc.ambiguous = False  # never sent: nothing of it can have reached a server
+            raise exc
         if self.proc is None:
             raise ProcessExited("not started", service=self.name)
 

@@ -61,7 +61,11 @@ class ProcessError(NatsFaultError):
         service: the service's name.
         exit_code: the child's exit code, if it has exited.
         stderr_tail: the last lines the child wrote to its standard error.
+        ambiguous: ``False`` when the command was never sent to the child (it was gone
+            already), so nothing of it reached a server; ``None`` when unknown.
     """
+
+    ambiguous: bool | None = None
 
     def __init__(
         self, message: str, *, service: str, exit_code: int | None = None, stderr_tail: str = ""
