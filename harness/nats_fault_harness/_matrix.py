@@ -53,7 +53,13 @@ def reason(row: dict[str, Any]) -> str:
     """The one-line reason of a summary row: the first line of its message, shortened."""
     if row.get("verdict") == "valid":
         return ""
-    for line in str(row.get("message") or "").splitlines():
+    text = str(row.get("message") or "")
+    if row.get("verdict") == "ERROR":  # a traceback: its last "E   " line is the error
+        errors = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+        if errors:
+            text = errors[-1].rsplit(".", 1)[-1] if ": " not in errors[-1] else errors[-1]
+            text = re.sub(r"^[\w.]+\.(\w+: )", r"\1", text)
+    for line in text.splitlines():
         line = " ".join(line.split())
         line = line.split(" not run: ", 1)[-1]  # a skip: "scenario 'x' not run: <why>"
         if line:
