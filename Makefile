@@ -7,12 +7,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/compat/node/node_modules/.installed
+CLIENTS_STAMP := clients/node/node_modules/.installed
 PYTEST_ARGS ?=
 JOBS ?= 4
 # The node compatibility client is installed only where its package.json exists.
 NODE_DEPS := $(if $(wildcard tests/compat/node/package.json),$(NODE_STAMP),)
+# The nats.js process-protocol adapter (clients/node) is installed the same way.
+NODE_DEPS += $(if $(wildcard clients/node/package.json),$(CLIENTS_STAMP),)
 
-.PHONY: run smoke test lint typecheck pytest pytest-sequential bench bench-suite clean
+.PHONY: run smoke clients test lint typecheck pytest pytest-sequential bench bench-suite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +26,13 @@ $(STAMP): pyproject.toml
 $(NODE_STAMP): tests/compat/node/package.json
 	bash tests/compat/node/install.sh
 	touch $(NODE_STAMP)
+
+$(CLIENTS_STAMP): clients/node/package.json clients/node/package-lock.json
+	bash clients/node/install.sh
+	touch $(CLIENTS_STAMP)
+
+# the client adapters' own packages (nats.js for `nats-harness matrix` and tests/process)
+clients: $(CLIENTS_STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/nats-harness run scenarios

@@ -83,12 +83,14 @@ def _setpriv() -> str | None:
     return path if "--pdeathsig" in probe.stdout else None
 
 
-def _popen(args: Sequence[str], env: dict[str, str], cwd: str | None) -> subprocess.Popen[bytes]:
+def _popen(
+    args: Sequence[str], env: dict[str, str], cwd: str | None, stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     setpriv = _setpriv()
     if setpriv is not None:
         return subprocess.Popen(
             [setpriv, "--pdeathsig", "KILL", "--", *args],
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -97,7 +99,7 @@ def _popen(args: Sequence[str], env: dict[str, str], cwd: str | None) -> subproc
         )
     return subprocess.Popen(
         list(args),
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -108,7 +110,12 @@ def _popen(args: Sequence[str], env: dict[str, str], cwd: str | None) -> subproc
 
 
 def spawn(
-    args: Sequence[str], *, role: str, cwd: str | None = None, env: dict[str, str] | None = None
+    args: Sequence[str],
+    *,
+    role: str,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start ``args`` as a guarded child with piped stdout and stderr.
 
@@ -117,6 +124,8 @@ def spawn(
         role: a short label recorded in the registry ("nats-server", "proxy").
         cwd: working directory for the child.
         env: extra environment variables for the child.
+        stdin: pipe the child's standard input (a process-protocol service); else
+            ``/dev/null``.
     """
     program = args[0]
     if os.sep in program and not os.access(program, os.X_OK):
@@ -125,14 +134,15 @@ def spawn(
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env[OWNER_ENV] = str(os.getpid())
+    fd_in = subprocess.PIPE if stdin else subprocess.DEVNULL
     if threading.current_thread() is threading.main_thread():
-        proc = _popen(args, child_env, cwd)
+        proc = _popen(args, child_env, cwd, fd_in)
     else:
         global _spawner
         with _spawner_lock:
             if _spawner is None:
                 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-spawner")
-        proc = _spawner.submit(_popen, args, child_env, cwd).result()
+        proc = _spawner.submit(_popen, args, child_env, cwd, fd_in).result()
     record = {
         "pid": proc.pid,
         "owner": os.getpid(),

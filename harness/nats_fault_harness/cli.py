@@ -46,6 +46,12 @@ def _jobs(value: str) -> int | None:
     return _positive(value)
 
 
+def _jobs_text(value: str) -> str:
+    """``matrix -n``: checked as ``run -n`` is, passed on as written."""
+    _jobs(value)
+    return value
+
+
 def _positive(value: str) -> int:
     """``--repeat``: an integer >= 1."""
     try:
@@ -190,6 +196,57 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--repeat", type=_positive, default=1, metavar="N", help="run each file N times (default 1)"
     )
+    matrix = sub.add_parser(
+        "matrix",
+        help="run scenario files against several clients and write one table",
+        description="Run the scenario files (default: the scenarios/ library) once per client, "
+        "each as a 'nats-harness run' of its own, and write the client matrix: a row per "
+        "scenario, a column per client, each cell the verdict and its one-line reason, as "
+        "OUT/matrix.md, OUT/matrix.json and OUT/matrix-report.html (the fault report of "
+        "every run, the table as its first section).",
+        epilog="Clients: the presets reference (the reference service), nats-py (plain "
+        "nats-py, clients/python/natspy_adapter.py) and nats.js (@nats-io/transport-node, "
+        "clients/node/adapter.mjs; 'make clients' installs it), or any MODULE:FACTORY. "
+        "Exit codes: 0 the matrix was written, whatever the verdicts; 2 a bad argument, or "
+        "a client's run could not start (its column says 'missing'); 130 interrupted.",
+    )
+    matrix.add_argument(
+        "paths",
+        nargs="*",
+        default=["scenarios"],
+        help="scenario files or folders (default: scenarios)",
+    )
+    matrix.add_argument(
+        "--client",
+        dest="clients",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a column: reference, nats-py, nats.js or a MODULE:FACTORY; repeatable "
+        "(default: reference, nats-py and nats.js)",
+    )
+    matrix.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports") / "matrix",
+        metavar="DIR",
+        help="where the runs' summaries, fault reports and the matrix go (default: "
+        "reports/matrix)",
+    )
+    matrix.add_argument(
+        "-n",
+        "--jobs",
+        default=None,
+        type=_jobs_text,
+        metavar="N",
+        help="each run's --jobs: 'auto' or N (default: run's own)",
+    )
+    matrix.add_argument(
+        "-k", dest="keyword", default=None, metavar="EXPR", help="as for run: pytest's -k"
+    )
+    matrix.add_argument(
+        "--claim", dest="claims", action="append", default=[], metavar="ID", help="as for run"
+    )
     smoke = sub.add_parser(
         "smoke",
         help="start real servers and drive a client through process faults",
@@ -240,6 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nats_fault_harness.replay import replay_main
 
         return replay_main(args.files, sut=args.sut, repeat=args.repeat)
+    if args.command == "matrix":
+        from nats_fault_harness._matrix import PRESETS, matrix_main
+
+        selection = ["-k", args.keyword] if args.keyword else []
+        selection += [arg for claim in args.claims for arg in ("--claim", claim)]
+        try:
+            return matrix_main(
+                args.paths,
+                clients=args.clients or list(PRESETS),
+                out=args.out,
+                jobs=args.jobs,
+                selection=selection,
+            )
+        except KeyboardInterrupt:
+            return 130
     if args.command == "smoke":
         from nats_fault_harness._smoke import run_smoke
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nats_fault_harness.report._model import (
+    MATRIX_VERDICTS,
     SCHEMA,
     SCHEMA_VERSION,
     Attempt,
@@ -27,6 +28,9 @@ from nats_fault_harness.report._model import (
     Environment,
     Lane,
     Mark,
+    Matrix,
+    MatrixCell,
+    MatrixRow,
     Messages,
     Report,
     ReportFormatError,
@@ -134,7 +138,31 @@ def report_from_dict(data: Any) -> Report:
         duration_s=env.number("duration_s", 0.0, minimum=0.0),
     )
     tests = tuple(entry_from_dict(t, f"tests[{i}]") for i, t in r.objs("tests"))
-    return Report(environment, tests, r.text("title", "NATS fault report"))
+    matrix = r.opt_obj("matrix")
+    return Report(
+        environment,
+        tests,
+        r.text("title", "NATS fault report"),
+        None if matrix is None else _matrix(matrix),
+    )
+
+
+def _matrix(data: Mapping[str, Any]) -> Matrix:
+    r = _Reader(data, "matrix")
+    clients = tuple(r.texts("clients"))
+    rows = []
+    for i, row in r.objs("rows"):
+        rr = _Reader(row, f"matrix.rows[{i}]")
+        cells = tuple(
+            MatrixCell(cr.choice("verdict", MATRIX_VERDICTS), cr.text("reason", ""))
+            for cr in (_Reader(c, f"matrix.rows[{i}].cells[{j}]") for j, c in rr.objs("cells"))
+        )
+        if len(cells) != len(clients):
+            raise ReportFormatError(
+                f"matrix.rows[{i}].cells", f"{len(cells)} cells for {len(clients)} clients"
+            )
+        rows.append(MatrixRow(rr.text("scenario"), cells))
+    return Matrix(clients, tuple(rows))
 
 
 def entry_from_dict(data: Mapping[str, Any], where: str = "test") -> TestEntry:

@@ -25,6 +25,9 @@ __all__ = [
     "Environment",
     "Lane",
     "Mark",
+    "Matrix",
+    "MatrixCell",
+    "MatrixRow",
     "Messages",
     "Report",
     "ReportFormatError",
@@ -214,13 +217,44 @@ class Summary:
         )
 
 
+#: What a matrix cell may say: a scenario's line in ``nats-harness run``, or ``missing``
+#: (the client's run did not reach the scenario).
+MATRIX_VERDICTS = ("valid", "INVALID", "UNKNOWN", "skipped", "ERROR", "missing")
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One scenario against one client: the verdict and its one-line reason."""
+
+    verdict: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One scenario: a cell per client, in the order of :attr:`Matrix.clients`."""
+
+    scenario: str
+    cells: tuple[MatrixCell, ...]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The client matrix (``nats-harness matrix``): scenarios by clients."""
+
+    clients: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+
+
 @dataclass(frozen=True)
 class Report:
-    """A whole report: environment and entries, failing entries first."""
+    """A whole report: environment and entries, failing entries first; a client matrix's
+    report also carries the :class:`Matrix` (shown above the entries)."""
 
     environment: Environment
     tests: tuple[TestEntry, ...]
     title: str = "NATS fault report"
+    matrix: Matrix | None = None
 
     @property
     def summary(self) -> Summary:
@@ -233,7 +267,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data with the schema name and version."""
-        return {
+        data = {
             "schema": SCHEMA,
             "version": SCHEMA_VERSION,
             "title": self.title,
@@ -241,6 +275,9 @@ class Report:
             "summary": asdict(self.summary),
             "tests": [t.to_dict() for t in self.tests],
         }
+        if self.matrix is not None:
+            data["matrix"] = asdict(self.matrix)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Report:

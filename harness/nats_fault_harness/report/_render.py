@@ -74,5 +74,6 @@ def render_html(report: Report) -> str:
         "tests": tests,
         "total": len(tests),
         "fault_kinds": sorted({w.kind for e in tests for lane in e.lanes for w in lane.windows}),
+        "matrix": report.matrix,
     }
     return clean_text(_template().render(**context))
