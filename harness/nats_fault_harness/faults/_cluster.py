@@ -69,7 +69,11 @@ from nats_fault_harness.errors import (
 from nats_fault_harness.faults._base import Fault, FaultLog, delete_proxies
 from nats_fault_harness.faults._link import needs_extension
 from nats_fault_harness.servers._config import ClusterSpec, ServerConfig
-from nats_fault_harness.servers._jetstream import LEADER_TIMEOUT_S, stream_leader
+from nats_fault_harness.servers._jetstream import (
+    LEADER_TIMEOUT_S,
+    stream_follower,
+    stream_leader,
+)
 from nats_fault_harness.servers._server import NatsServer
 
 if TYPE_CHECKING:
@@ -272,6 +276,10 @@ class FaultyCluster:
                 each node reported).
         """
         return stream_leader(self.nodes, stream, timeout=timeout)
+
+    def stream_follower(self, stream: str, *, timeout: float = LEADER_TIMEOUT_S) -> int:
+        """The lowest-numbered running node that replicates ``stream`` and does not lead it."""
+        return stream_follower(self.nodes, stream, timeout=timeout)
 
     def unproxied_routes(self) -> list[tuple[int, int]]:
         """``(node, port)`` of routes that bypass the proxies: dialled to a real route port.

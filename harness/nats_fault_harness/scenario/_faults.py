@@ -10,7 +10,8 @@ faults (``reset``, ``restart``, ``break_members`` with ``how: reset``) take no `
 
 A server fault or an ``isolate`` may name ``leader:<STREAM>``: the node leading that
 JetStream stream *when the fault fires* (asked of the cluster then, waiting for an
-election if there is none; see :mod:`nats_fault_harness.scenario._topology`).
+election if there is none; see :mod:`nats_fault_harness.scenario._topology`), or
+``follower:<STREAM>``: the lowest-numbered running replica that does not lead it.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ __all__ = ["FAULT_KINDS", "STREAM_NAME", "FaultStep"]
 Stream = Literal["upstream", "downstream", "both"]
 LinkTarget = Annotated[str, Strict(), Field(pattern=r"^(link|member:\d+|node:\d+)$")]
 STREAM_NAME = r"[A-Za-z0-9_-]{1,64}"
-ServerTarget = Annotated[str, Strict(), Field(pattern=rf"^(server|node:\d+|leader:{STREAM_NAME})$")]
-NodeTarget = Annotated[str, Strict(), Field(pattern=rf"^(node:\d+|leader:{STREAM_NAME})$")]
+ServerTarget = Annotated[
+    str, Strict(), Field(pattern=rf"^(server|node:\d+|(leader|follower):{STREAM_NAME})$")
+]
+NodeTarget = Annotated[
+    str, Strict(), Field(pattern=rf"^(node:\d+|(leader|follower):{STREAM_NAME})$")
+]
 ConnectName = Annotated[str, Strict(), Field(min_length=1)]
 
 
@@ -209,7 +214,7 @@ class Partition(Step):
 
 
 class Isolate(Step):
-    """Cut every route of one node (``node:<i>``) or of a stream's leader (``leader:<S>``)."""
+    """Cut every route of one node (``node:<i>``, ``leader:<S>`` or ``follower:<S>``)."""
 
     fault: Literal["isolate"]
     target: NodeTarget

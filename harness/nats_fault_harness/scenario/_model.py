@@ -426,7 +426,7 @@ class Scenario(StrictModel):
         topo = self.topology
         for i, step in enumerate(self.faults):
             kind, _, index = step.target.partition(":")
-            if kind == "leader":
+            if kind in ("leader", "follower"):
                 _leader_fits(topo, i, step.target)
                 continue
             need = {"member": "pool", "node": "cluster"}.get(kind, kind)
@@ -457,7 +457,7 @@ class Scenario(StrictModel):
 
 
 def _leader_fits(topo: Topology, i: int, target: str) -> None:
-    """``leader:<S>`` needs a JetStream cluster and a declared stream ``S``."""
+    """``leader:<S>`` (``follower:<S>``) needs a JetStream cluster and a stream ``S``."""
     if topo.kind != "cluster" or not topo.jetstream:
         raise _at(
             ("faults", i, "target"),

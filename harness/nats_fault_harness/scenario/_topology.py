@@ -6,7 +6,9 @@ A step whose target is ``leader:<STREAM>`` is resolved when it fires (:func:`res
 the cluster is asked which node leads the stream then (``/jsz`` on the running nodes,
 waiting for an election if there is none), and the step becomes the same step on
 ``node:<i>``. The fault then journals ``{"leader_of": stream, "node": i, "server": name}``
-in its parameters, and the service links it reaches are that node's.
+in its parameters, and the service links it reaches are that node's. ``follower:<S>``
+resolves the same way to the lowest-numbered running replica that does not lead ``S``
+(journaled as ``{"follower_of": S, ...}``).
 """
 
 from __future__ import annotations
@@ -137,24 +139,30 @@ def build(scenario: Scenario, env: ScenarioEnv) -> Built:
 def resolve_step(
     step: Any, built: Built, *, timeout: float = LEADER_TIMEOUT_S
 ) -> tuple[Any, dict[str, Any]]:
-    """``step`` with a ``leader:<S>`` target replaced by the leader's ``node:<i>`` (blocking).
+    """``step`` with a ``leader:<S>`` (``follower:<S>``) target replaced by ``node:<i>``.
+
+    Blocking: asks the cluster, waiting through an election.
 
     Returns:
-        ``(step, leader)``: ``step`` unchanged and ``{}`` for any other target; otherwise
-        a copy on ``node:<i>`` and ``{"leader_of": S, "node": i, "server": name}``.
+        ``(step, chosen)``: ``step`` unchanged and ``{}`` for any other target; otherwise
+        a copy on ``node:<i>`` and ``{"leader_of": S, "node": i, "server": name}``
+        (``follower_of`` for a follower).
 
     Raises:
         ClusterError: no leader of ``S`` agreed within ``timeout`` (names the stream).
     """
     target = str(getattr(step, "target", ""))
-    if not target.startswith("leader:"):
+    role, _, stream = target.partition(":")
+    if role not in ("leader", "follower"):
         return step, {}
     if built.cluster is None:
         raise ConfigError(f"{target} needs a cluster topology", where="target", value=target)
-    stream = target.partition(":")[2]
-    node = built.cluster.stream_leader(stream, timeout=timeout)
-    leader = {"leader_of": stream, "node": node, "server": built.cluster[node].name}
-    return step.model_copy(update={"target": f"node:{node}"}), leader
+    if role == "leader":
+        node = built.cluster.stream_leader(stream, timeout=timeout)
+    else:
+        node = built.cluster.stream_follower(stream, timeout=timeout)
+    chosen = {f"{role}_of": stream, "node": node, "server": built.cluster[node].name}
+    return step.model_copy(update={"target": f"node:{node}"}), chosen
 
 
 def make_fault(step: Any, built: Built) -> Fault:

@@ -3,7 +3,6 @@
 from nats_fault_harness.servers._binary import binary_version, find_binary
 from nats_fault_harness.servers._cluster import NatsCluster
 from nats_fault_harness.servers._config import Auth, ClusterSpec, ServerConfig, render_config
-from nats_fault_harness.servers._jetstream import stream_leader
 from nats_fault_harness.servers._server import NatsServer
 
 __all__ = [
@@ -15,5 +14,4 @@ __all__ = [
     "binary_version",
     "find_binary",
     "render_config",
-    "stream_leader",
 ]

@@ -22,7 +22,14 @@ from nats_fault_harness._wait import wait_until
 from nats_fault_harness.errors import ClusterError, MonitoringError, ServerNotRunning, WaitTimeout
 from nats_fault_harness.servers._server import NatsServer
 
-__all__ = ["LEADER_TIMEOUT_S", "LeaderView", "agreed_leader", "leader_views", "stream_leader"]
+__all__ = [
+    "LEADER_TIMEOUT_S",
+    "LeaderView",
+    "agreed_leader",
+    "leader_views",
+    "stream_follower",
+    "stream_leader",
+]
 
 LEADER_TIMEOUT_S = 30.0
 """How long :func:`stream_leader` waits for an agreed leader by default (elections after
@@ -128,6 +135,25 @@ def stream_leader(
             f"no leader of stream {stream!r} agreed by a quorum of its replicas after "
             f"{timeout:g} s; the nodes report: {seen or 'no node answered /jsz'}"
         ) from exc
+
+
+def stream_follower(
+    nodes: Sequence[NatsServer], stream: str, *, timeout: float = LEADER_TIMEOUT_S
+) -> int:
+    """The lowest-numbered running node that holds a replica of ``stream`` and does not
+    lead it (the leader agreed as in :func:`stream_leader`, waiting for an election).
+
+    Raises:
+        ClusterError: no agreed leader within ``timeout``, or no other running replica.
+    """
+    leader = stream_leader(nodes, stream, timeout=timeout)
+    views = leader_views(nodes, stream)
+    for i in sorted(views):
+        if i != leader and views[i].replicas:
+            return i
+    raise ClusterError(
+        f"stream {stream!r} has no running replica besides its leader (node {leader})"
+    )
 
 
 def _shown(view: LeaderView, names: Sequence[str]) -> str:

@@ -162,13 +162,20 @@ def test_every_invalid_fixture_is_covered() -> None:
             "(declared: none)",
         ),
         (
+            HEAD + "topology: {kind: pool, size: 3}\n"
+            "faults: [{fault: stop, target: 'follower:ORDERS'}]\n",
+            "{p}:5: faults[0].target: follower:ORDERS needs a cluster topology with "
+            "jetstream: true, got pool without jetstream",
+        ),
+        (
             HEAD + JS_CLUSTER + "faults:\n  - fault: kill\n    target: leader:a.b\n",
-            "{p}:11: faults[0].target: expected 'server', 'node:<i>' or 'leader:<stream>', "
-            "got 'leader:a.b'",
+            "{p}:11: faults[0].target: expected 'server', 'node:<i>', 'leader:<stream>' or "
+            "'follower:<stream>', got 'leader:a.b'",
         ),
         (
             HEAD + JS_CLUSTER + "faults:\n  - fault: isolate\n    target: server\n",
-            "{p}:11: faults[0].target: expected 'node:<i>' or 'leader:<stream>', got 'server'",
+            "{p}:11: faults[0].target: expected 'node:<i>', 'leader:<stream>' or "
+            "'follower:<stream>', got 'server'",
         ),
         (
             HEAD + "faults: [{fault: isolate}]\n",
@@ -180,8 +187,7 @@ def test_every_invalid_fixture_is_covered() -> None:
         ),
         (
             HEAD + JS_CLUSTER + "faults:\n  - fault: isolate\n    target: node:3\n",
-            "{p}:11: faults[0].target: node 3 is not in the topology: a cluster of size 3 "
-            "has 0..2",
+            "{p}:11: faults[0].target: node 3 is not in the topology: a cluster of size 3 has 0..2",
         ),
         (
             HEAD + "faults: [{fault: frames, verb: PUB, nth: 2, every: 3}]\n",
