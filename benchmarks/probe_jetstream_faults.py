@@ -16,7 +16,8 @@ fixtures the pytest plugin gives a scenario item (``bench_scenarios.plugin_fixtu
 
 Reported per case: runs, PubAcks received, acked but absent from the stream (read back
 after the heal), extra stored copies (duplicates), publishes that did not end with a
-PubAck (``fail`` or ``info``), and the composed verdicts (the ``stream`` checker with
+PubAck (``fail`` or ``info``) and how many of those the stream holds anyway, the node
+the fault hit (resolved when it fired), and the composed verdicts (the ``stream`` checker with
 ``exactly_once: true``, ``exceptions``, and the evidence rule). Only prints (and
 ``--json``); the exit code is 0 unless something crashed.
 
@@ -115,6 +116,7 @@ class Tally:
     lost: int = 0
     duplicates: int = 0
     failed: int = 0
+    failed_stored: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
     nodes: Counter[int] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
@@ -135,6 +137,7 @@ def tally_run(result: Any, tally: Tally) -> None:
     tally.failed += sum(1 for op in pubs if op.outcome != "ok")
     tally.lost += sum(1 for rule in flagged.values() if str(rule).startswith("acked but lost"))
     tally.duplicates += sum(int(n) - 1 for n in (details.get("duplicated") or {}).values())
+    tally.failed_stored += len(details.get("unacked_stored") or ())
     valid = result.valid
     verdict = "valid" if valid is True else "invalid" if valid is False else "unknown"
     tally.verdicts[verdict] += 1
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         "| case | Nats-Msg-Id | runs | acked | acked but lost | duplicates stored "
-        "| publishes failed | verdicts | faulted node (runs) |"
+        "| publishes failed (of which stored) | verdicts | faulted node (runs) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for case, dedupe, t in rows:
@@ -227,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         nodes = ", ".join(f"n{k}: {n}" for k, n in sorted(t.nodes.items()))
         print(
             f"| {case} | {'yes' if dedupe else 'no'} | {t.runs} | {t.acked} | {t.lost} "
-            f"| {t.duplicates} | {t.failed} | {verdicts} | {nodes} |"
+            f"| {t.duplicates} | {t.failed} ({t.failed_stored}) | {verdicts} | {nodes} |"
         )
     notes = [(case, dedupe, n) for case, dedupe, t in rows for n in t.notes]
     if notes:
@@ -247,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                     "acked_but_lost": t.lost,
                     "duplicates_stored": t.duplicates,
                     "publishes_failed": t.failed,
+                    "failed_but_stored": t.failed_stored,
                     "verdicts": dict(t.verdicts),
                     "faulted_nodes": dict(t.nodes),
                     "notes": t.notes,
