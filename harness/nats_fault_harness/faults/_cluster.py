@@ -33,7 +33,8 @@ raises):
   Applying returns once the route is gone on both nodes (that PING timeout, a few
   seconds), so the end state is the same as a full partition; what differs is the
   transition (silent loss and ping-timeout detection instead of an immediate RST).
-* ``isolate(a)``: ``a`` partitioned from every other node.
+* ``isolate(a)``: ``a`` partitioned from every other node (``stream_leader(name)`` says
+  which node leads a JetStream stream, to isolate or kill the leader).
 * ``heal()``: heal every active fault of this cluster; each heal returns once the full
   mesh is back (explicit routes are retried by nats-server about every second).
 
@@ -68,6 +69,11 @@ from nats_fault_harness.errors import (
 from nats_fault_harness.faults._base import Fault, FaultLog, delete_proxies
 from nats_fault_harness.faults._link import needs_extension
 from nats_fault_harness.servers._config import ClusterSpec, ServerConfig
+from nats_fault_harness.servers._leader import (
+    LEADER_TIMEOUT_S,
+    stream_follower,
+    stream_leader,
+)
 from nats_fault_harness.servers._server import NatsServer
 
 if TYPE_CHECKING:
@@ -257,6 +263,23 @@ class FaultyCluster:
             except (MonitoringError, ServerNotRunning):
                 view[i] = {"<no routez>"}
         return view
+
+    def stream_leader(self, stream: str, *, timeout: float = LEADER_TIMEOUT_S) -> int:
+        """The index of the node leading JetStream stream ``stream`` now.
+
+        Asked of the cluster (``/jsz`` on every running node): the leader a quorum of the
+        stream's replicas names and that names itself. During an election this waits
+        for one, up to ``timeout`` seconds.
+
+        Raises:
+            ClusterError: no agreed leader within ``timeout`` (names the stream and what
+                each node reported).
+        """
+        return stream_leader(self.nodes, stream, timeout=timeout)
+
+    def stream_follower(self, stream: str, *, timeout: float = LEADER_TIMEOUT_S) -> int:
+        """The lowest-numbered running node that replicates ``stream`` and does not lead it."""
+        return stream_follower(self.nodes, stream, timeout=timeout)
 
     def unproxied_routes(self) -> list[tuple[int, int]]:
         """``(node, port)`` of routes that bypass the proxies: dialled to a real route port.

@@ -34,7 +34,12 @@ _PATTERNS = {
     r"^[a-z0-9][a-z0-9.-]*$": "a claim id (lower case letters, digits, '.' and '-')",
     r"^[^\s.*>]+(\.[^\s.*>]+)*$": "a NATS subject without wildcards (tokens joined by '.')",
     r"^(link|member:\d+|node:\d+)$": "'link', 'member:<i>' or 'node:<i>'",
-    r"^(server|node:\d+)$": "'server' or 'node:<i>'",
+    r"^(server|node:\d+|(leader|follower):[A-Za-z0-9_-]{1,64})$": (
+        "'server', 'node:<i>', 'leader:<stream>' or 'follower:<stream>'"
+    ),
+    r"^(node:\d+|(leader|follower):[A-Za-z0-9_-]{1,64})$": (
+        "'node:<i>', 'leader:<stream>' or 'follower:<stream>'"
+    ),
     r"^([A-Z+-]+\*?|\*)$": (
         "a protocol verb in capitals (PUB, MSG, PONG...), a family (PUB*, MSG*) or '*'"
     ),

@@ -7,6 +7,11 @@ parameters of the matching :mod:`nats_fault_harness.faults` method (same names: 
 ``for_s``) or an :class:`EventTrigger` (``after`` the ``nth`` publish, batch flush,
 reconnect or request). ``for_s: null`` holds the fault until the workload ends; instant
 faults (``reset``, ``restart``, ``break_members`` with ``how: reset``) take no ``for_s``.
+
+A server fault or an ``isolate`` may name ``leader:<STREAM>``: the node leading that
+JetStream stream *when the fault fires* (asked of the cluster then, waiting for an
+election if there is none; see :mod:`nats_fault_harness.scenario._topology`), or
+``follower:<STREAM>``: the lowest-numbered running replica that does not lead it.
 """
 
 from __future__ import annotations
@@ -29,11 +34,17 @@ from nats_fault_harness.scenario._base import (
 )
 from nats_fault_harness.scenario._step import Step
 
-__all__ = ["FAULT_KINDS", "FaultStep"]
+__all__ = ["FAULT_KINDS", "STREAM_NAME", "FaultStep"]
 
 Stream = Literal["upstream", "downstream", "both"]
 LinkTarget = Annotated[str, Strict(), Field(pattern=r"^(link|member:\d+|node:\d+)$")]
-ServerTarget = Annotated[str, Strict(), Field(pattern=r"^(server|node:\d+)$")]
+STREAM_NAME = r"[A-Za-z0-9_-]{1,64}"
+ServerTarget = Annotated[
+    str, Strict(), Field(pattern=rf"^(server|node:\d+|(leader|follower):{STREAM_NAME})$")
+]
+NodeTarget = Annotated[
+    str, Strict(), Field(pattern=rf"^(node:\d+|(leader|follower):{STREAM_NAME})$")
+]
 ConnectName = Annotated[str, Strict(), Field(min_length=1)]
 
 
@@ -226,6 +237,13 @@ class Partition(Step):
         return self
 
 
+class Isolate(Step):
+    """Cut every route of one node (``node:<i>``, ``leader:<S>`` or ``follower:<S>``)."""
+
+    fault: Literal["isolate"]
+    target: NodeTarget
+
+
 FaultStep = Annotated[
     Latency
     | Bandwidth
@@ -243,7 +261,8 @@ FaultStep = Annotated[
     | Pause
     | LameDuck
     | Restart
-    | Partition,
+    | Partition
+    | Isolate,
     Field(discriminator="fault"),
 ]
 """One step of the fault schedule, chosen by its ``fault`` key."""
@@ -266,4 +285,5 @@ FAULT_KINDS: tuple[str, ...] = (
     "lame_duck",
     "restart",
     "partition",
+    "isolate",
 )

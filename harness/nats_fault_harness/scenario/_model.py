@@ -491,6 +491,9 @@ class Scenario(StrictModel):
         topo = self.topology
         for i, step in enumerate(self.faults):
             kind, _, index = step.target.partition(":")
+            if kind in ("leader", "follower"):
+                _leader_fits(topo, i, step.target)
+                continue
             need = {"member": "pool", "node": "cluster"}.get(kind, kind)
             if need in ("pool", "cluster") and topo.kind != need:
                 field = "target" if index else "fault"
@@ -516,6 +519,28 @@ class Scenario(StrictModel):
                         last=topo.size - 1,
                     )
         return self
+
+
+def _leader_fits(topo: Topology, i: int, target: str) -> None:
+    """``leader:<S>`` (``follower:<S>``) needs a JetStream cluster and a stream ``S``."""
+    if topo.kind != "cluster" or not topo.jetstream:
+        raise _at(
+            ("faults", i, "target"),
+            "{what} needs a cluster topology with jetstream: true, got {kind}{js}",
+            what=target,
+            kind=topo.kind,
+            js="" if topo.jetstream else " without jetstream",
+        )
+    stream = target.partition(":")[2]
+    names = [s.name for s in topo.streams]
+    if stream not in names:
+        raise _at(
+            ("faults", i, "target"),
+            "{what}: no stream {stream} in topology.streams (declared: {names})",
+            what=target,
+            stream=stream,
+            names=", ".join(names) or "none",
+        )
 
 
 def _at(loc: tuple[str | int, ...], message: str, **ctx: Any) -> PydanticCustomError:

@@ -13,6 +13,11 @@ A server that starts again (healing ``kill``, ``stop`` or ``lame_duck``, or a
 ``restart``) is restarted with the service's links held down until the observer is
 subscribed again: otherwise the service could reconnect first and publish into a server
 that has nobody to deliver to, which the accounting checker would call a loss.
+
+A ``leader:<STREAM>`` target is resolved to the node leading the stream as the step
+fires (for a timed step in a worker thread; for an event-triggered one inside the call
+that counted the event, like the fault itself, excluded from the loop-lag measurement),
+and the resolved step is the one applied, healed and held down.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ from nats_fault_harness.faults import Fault, FaultLog
 from nats_fault_harness.scenario._lag import LoopLag
 from nats_fault_harness.scenario._observer import Observer
 from nats_fault_harness.scenario._step import EventTrigger
-from nats_fault_harness.scenario._topology import Built, make_fault, service_links, step_label
+from nats_fault_harness.scenario._topology import (
+    Built,
+    make_fault,
+    resolve_step,
+    service_links,
+    step_label,
+)
 
 __all__ = ["Schedule"]
 
@@ -46,7 +57,7 @@ class Schedule:
         self.counts: dict[str, int] = dict.fromkeys(
             ("publish", "batch_flush", "reconnect", "request", "input"), 0
         )
-        self._early: dict[int, Fault] = {}
+        self._early: dict[int, tuple[Any, Fault]] = {}
         self._tg: asyncio.TaskGroup | None = None
 
     def active_faults(self) -> list[Fault]:
@@ -61,20 +72,27 @@ class Schedule:
             for i, step in enumerate(self.steps)
         ]
 
-    def _make(self, index: int, step: Any) -> Fault:
-        """Step ``index`` as a fault tagged with its index and the service links it hits."""
+    def _make(self, index: int, step: Any) -> tuple[Any, Fault]:
+        """Step ``index`` (its ``leader:`` target resolved, blocking) and its fault.
+
+        The fault is tagged with the step's index and the service links it hits; a
+        resolved leader is journaled in its parameters.
+        """
+        step, leader = resolve_step(step, self.built)
         fault = make_fault(step, self.built)
         fault.step = index
         fault.links = service_links(step, self.built) or fault.links
-        return fault
+        if leader:
+            fault.params = {**fault.params, **leader}
+        return step, fault
 
     async def apply_early(self) -> None:
         """Apply the faults timed ``at_s: 0`` (before the service starts)."""
         for i, step in enumerate(self.steps):
             if not isinstance(step.trigger, EventTrigger) and step.trigger.at_s == 0.0:
-                fault = self._make(i, step)
-                await self._apply(step, fault)
-                self._early[i] = fault
+                resolved, fault = await asyncio.to_thread(self._make, i, step)
+                await self._apply(resolved, fault)
+                self._early[i] = (resolved, fault)
 
     def start(self, tg: asyncio.TaskGroup, t0: float) -> list[asyncio.Task[None]]:
         """Start the timed faults (``t0``: the workload's start); event ones wait in ``tg``."""
@@ -88,12 +106,14 @@ class Schedule:
     async def _timed(self, index: int, step: Any, t0: float) -> None:
         loop = asyncio.get_running_loop()
         trigger = step.trigger
-        fault = self._early.get(index)
-        if fault is None:
+        early = self._early.get(index)
+        if early is None:
             if await self._wait_done(t0 + trigger.at_s - loop.time()):
                 return
-            fault = self._make(index, step)
+            step, fault = await asyncio.to_thread(self._make, index, step)
             await self._apply(step, fault)
+        else:
+            step, fault = early
         if trigger.for_s is not None and fault.active:
             await self._wait_done(t0 + trigger.at_s + trigger.for_s - loop.time())
             await self._heal(step, fault)
@@ -123,8 +143,8 @@ class Schedule:
                 self._fire(i, step, trigger)
 
     def _fire(self, index: int, step: Any, trigger: EventTrigger) -> None:
-        fault = self._make(index, step)
         with self.lag.harness():
+            step, fault = self._make(index, step)
             if step.fault == "restart":
                 holds = self._hold_links(step.target)
                 try:

@@ -1,6 +1,14 @@
 """A scenario's topology made real (links, pool, cluster), and its fault steps as faults.
 
 Building is synchronous (proxy API calls, server starts); the runner calls it in a thread.
+
+A step whose target is ``leader:<STREAM>`` is resolved when it fires (:func:`resolve_step`):
+the cluster is asked which node leads the stream then (``/jsz`` on the running nodes,
+waiting for an election if there is none), and the step becomes the same step on
+``node:<i>``. The fault then journals ``{"leader_of": stream, "node": i, "server": name}``
+in its parameters, and the service links it reaches are that node's. ``follower:<S>``
+resolves the same way to the lowest-numbered running replica that does not lead ``S``
+(journaled as ``{"follower_of": S, ...}``).
 """
 
 from __future__ import annotations
@@ -21,8 +29,17 @@ from nats_fault_harness.faults import (
 )
 from nats_fault_harness.scenario._model import Scenario
 from nats_fault_harness.servers import NatsServer
+from nats_fault_harness.servers._leader import LEADER_TIMEOUT_S
 
-__all__ = ["Built", "ScenarioEnv", "build", "make_fault", "service_links", "step_label"]
+__all__ = [
+    "Built",
+    "ScenarioEnv",
+    "build",
+    "make_fault",
+    "resolve_step",
+    "service_links",
+    "step_label",
+]
 
 _SERVER_FIELDS = {
     "ping_interval_s": "ping_interval",
@@ -119,8 +136,37 @@ def build(scenario: Scenario, env: ScenarioEnv) -> Built:
     return Built((link.url,), (link.url,), server.url, {"link": link}, faults)
 
 
+def resolve_step(
+    step: Any, built: Built, *, timeout: float = LEADER_TIMEOUT_S
+) -> tuple[Any, dict[str, Any]]:
+    """``step`` with a ``leader:<S>`` (``follower:<S>``) target replaced by ``node:<i>``.
+
+    Blocking: asks the cluster, waiting through an election.
+
+    Returns:
+        ``(step, chosen)``: ``step`` unchanged and ``{}`` for any other target; otherwise
+        a copy on ``node:<i>`` and ``{"leader_of": S, "node": i, "server": name}``
+        (``follower_of`` for a follower).
+
+    Raises:
+        ClusterError: no leader of ``S`` agreed within ``timeout`` (names the stream).
+    """
+    target = str(getattr(step, "target", ""))
+    role, _, stream = target.partition(":")
+    if role not in ("leader", "follower"):
+        return step, {}
+    if built.cluster is None:
+        raise ConfigError(f"{target} needs a cluster topology", where="target", value=target)
+    if role == "leader":
+        node = built.cluster.stream_leader(stream, timeout=timeout)
+    else:
+        node = built.cluster.stream_follower(stream, timeout=timeout)
+    chosen = {f"{role}_of": stream, "node": node, "server": built.cluster[node].name}
+    return step.model_copy(update={"target": f"node:{node}"}), chosen
+
+
 def make_fault(step: Any, built: Built) -> Fault:
-    """The (not yet applied) fault of one scenario fault step."""
+    """The (not yet applied) fault of one scenario fault step (``leader:`` resolved)."""
     kind = step.fault
     if kind in ("kill", "stop", "pause", "lame_duck", "restart"):
         sf = built.server_faults[step.target]
@@ -128,6 +174,9 @@ def make_fault(step: Any, built: Built) -> Fault:
     if kind == "partition":
         assert built.cluster is not None
         return built.cluster.partition(step.a, step.b, one_way=step.one_way)
+    if kind == "isolate":
+        assert built.cluster is not None
+        return built.cluster.isolate(_node(step.target))
     if kind in ("break_members", "break_by_name"):
         assert built.pool is not None
         if kind == "break_members":
@@ -176,7 +225,8 @@ def service_links(step: Any, built: Built) -> tuple[str, ...]:
 
     A link or pool fault names its links itself (``()`` here); a server fault hits every
     link to that server, a partition the links to both sides (a service on a node the
-    partition does not cut is not reached).
+    partition does not cut is not reached), an ``isolate`` every node's link (each node
+    is on one side of a cut). ``step`` has its ``leader:`` target resolved.
     """
     kind, target = step.fault, getattr(step, "target", "")
     if kind in ("kill", "stop", "pause", "lame_duck", "restart"):
@@ -185,7 +235,16 @@ def service_links(step: Any, built: Built) -> tuple[str, ...]:
         return (built.links[target].proxy,)
     if kind == "partition":
         return tuple(built.links[f"node:{n}"].proxy for n in (step.a, step.b))
+    if kind == "isolate":
+        return tuple(built.links[t].proxy for t in built.links if t.startswith("node:"))
     return ()
+
+
+def _node(target: str) -> int:
+    kind, _, index = target.partition(":")
+    if kind != "node":
+        raise ConfigError(f"expected node:<i>, got {target!r}", where="target", value=target)
+    return int(index)
 
 
 def step_label(step: Any) -> str:

@@ -14,8 +14,12 @@ HEAD = "name: x\nclaims: [batch.no-loss]\ncheckers: [{name: accounting}]\n"  # 3
 KINDS = (
     "'latency', 'bandwidth', 'blackhole', 'drop', 'reset', 'down', 'slow_close', "
     "'limit_data', 'frames', 'break_members', 'break_by_name', 'kill', 'stop', 'pause', "
-    "'lame_duck', 'restart', 'partition'"
+    "'lame_duck', 'restart', 'partition', 'isolate'"
 )
+JS_CLUSTER = (
+    "topology:\n  kind: cluster\n  size: 3\n  jetstream: true\n"
+    "  streams: [{name: ORDERS, subjects: [orders.>], replicas: 3}]\n"
+)  # 5 lines
 
 
 def _error(path: Path) -> ScenarioError:
@@ -134,6 +138,56 @@ def test_every_invalid_fixture_is_covered() -> None:
         (
             HEAD + "topology: {kind: cluster, size: 3}\nfaults: [{fault: partition, a: 1, b: 1}]\n",
             "{p}:5: faults[0]: a and b must differ, both are 1",
+        ),
+        (
+            HEAD + "faults: [{fault: kill, target: leader:ORDERS}]\n",
+            "{p}:4: faults[0].target: leader:ORDERS needs a cluster topology with "
+            "jetstream: true, got server without jetstream",
+        ),
+        (
+            HEAD + "topology: {kind: cluster, size: 3}\n"
+            "faults: [{fault: isolate, target: leader:ORDERS}]\n",
+            "{p}:5: faults[0].target: leader:ORDERS needs a cluster topology with "
+            "jetstream: true, got cluster without jetstream",
+        ),
+        (
+            HEAD + JS_CLUSTER + "faults:\n  - fault: kill\n    target: leader:ORDRES\n",
+            "{p}:11: faults[0].target: leader:ORDRES: no stream ORDRES in topology.streams "
+            "(declared: ORDERS)",
+        ),
+        (
+            HEAD + "topology: {kind: cluster, size: 3, jetstream: true}\n"
+            "faults: [{fault: pause, target: leader:ORDERS}]\n",
+            "{p}:5: faults[0].target: leader:ORDERS: no stream ORDERS in topology.streams "
+            "(declared: none)",
+        ),
+        (
+            HEAD + "topology: {kind: pool, size: 3}\n"
+            "faults: [{fault: stop, target: 'follower:ORDERS'}]\n",
+            "{p}:5: faults[0].target: follower:ORDERS needs a cluster topology with "
+            "jetstream: true, got pool without jetstream",
+        ),
+        (
+            HEAD + JS_CLUSTER + "faults:\n  - fault: kill\n    target: leader:a.b\n",
+            "{p}:11: faults[0].target: expected 'server', 'node:<i>', 'leader:<stream>' or "
+            "'follower:<stream>', got 'leader:a.b'",
+        ),
+        (
+            HEAD + JS_CLUSTER + "faults:\n  - fault: isolate\n    target: server\n",
+            "{p}:11: faults[0].target: expected 'node:<i>', 'leader:<stream>' or "
+            "'follower:<stream>', got 'server'",
+        ),
+        (
+            HEAD + "faults: [{fault: isolate}]\n",
+            "{p}:4: faults[0].target: required field is missing",
+        ),
+        (
+            HEAD + "faults: [{fault: isolate, target: node:1}]\n",
+            "{p}:4: faults[0].target: node:1 needs a cluster topology, got server",
+        ),
+        (
+            HEAD + JS_CLUSTER + "faults:\n  - fault: isolate\n    target: node:3\n",
+            "{p}:11: faults[0].target: node 3 is not in the topology: a cluster of size 3 has 0..2",
         ),
         (
             HEAD + "faults: [{fault: frames, verb: PUB, nth: 2, every: 3}]\n",
