@@ -33,6 +33,9 @@ __all__ = [
     "Call",
     "add_toxic",
     "answer",
+    "batch",
+    "batch_add",
+    "batch_remove",
     "connections",
     "create_proxy",
     "delete_proxy",
@@ -290,5 +293,39 @@ def reset_connections(
         f"/proxies/{_q(proxy)}/connections/reset",
         lambda d: [int(i) for i in (d or {}).get("closed", ())],
         body,
+        extension=True,
+    )
+
+
+def batch_add(
+    proxy: str,
+    type: str,
+    stream: str = "downstream",
+    name: str | None = None,
+    toxicity: float = 1.0,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    connect_name: str | None = None,
+) -> dict[str, Any]:
+    """One ``add`` operation of a batch: the toxic as :func:`add_toxic` sends it."""
+    toxic = add_toxic(proxy, type, stream, name, toxicity, attributes, connect_name).body
+    return {"op": "add", "proxy": proxy, "toxic": toxic}
+
+
+def batch_remove(proxy: str, name: str, *, if_exists: bool = False) -> dict[str, Any]:
+    """One ``remove`` operation of a batch (``if_exists``: skip a toxic that is not there)."""
+    op: dict[str, Any] = {"op": "remove", "proxy": proxy, "name": name}
+    if if_exists:
+        op["if_exists"] = True
+    return op
+
+
+def batch(operations: Sequence[Mapping[str, Any]]) -> Call[list[dict[str, Any]]]:
+    """``POST /toxics/batch``: one result per operation, in order."""
+    return Call(
+        "POST",
+        "/toxics/batch",
+        lambda d: list((d or {}).get("results") or ()),
+        {"operations": [dict(op) for op in operations]},
         extension=True,
     )
