@@ -7,7 +7,8 @@ map
 onto :mod:`nats_fault_harness.errors` here, once (:func:`error_for`): 404 ``proxy not found`` ->
 :class:`ProxyNotFound`, 404 ``toxic not found`` -> :class:`ToxicNotFound`, 409 ->
 :class:`ProxyAlreadyExists` / :class:`ToxicAlreadyExists`, anything else -> :class:`ProxyError`
-with the status. An extension call answered with a plain-text 404 (a real Toxiproxy) raises
+with the status; a batch error maps by the message after its ``operations[i].field:``
+prefix. An extension call answered with a plain-text 404 (a real Toxiproxy) raises
 :class:`UnsupportedFeature`, except :func:`extensions`, which reads as ``None``.
 """
 
@@ -105,6 +106,9 @@ def error_for(status: int, raw: bytes, *, extension: bool, what: str) -> ProxyEr
     try:
         body = json.loads(text)
         message = str(body.get("error", text)) if isinstance(body, dict) else text
+        if isinstance(body, dict) and "operation" in body:  # a batch: "operations[i].f: ..."
+            sentinel = message.split(": ", 1)[-1].rsplit(" (got ", 1)[0]
+            return _BY_MESSAGE.get(sentinel, ProxyError)(message, status=status)
     except ValueError:
         if extension and status == 404:
             return UnsupportedFeature(
