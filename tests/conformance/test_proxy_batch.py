@@ -112,7 +112,7 @@ def test_batch_adds_and_removes_across_proxies(api: ProxyApi, two: tuple[str, st
         (
             [_add("p1", "a"), _add("nope", "b")],
             404,
-            'operations[1].proxy: proxy not found (got \'nope\')',
+            "operations[1].proxy: proxy not found (got 'nope')",
             1,
             "proxy",
             "nope",
@@ -246,9 +246,7 @@ def test_remove_then_add_the_same_name_replaces_the_toxic(
     assert _state(api)["p1"][0]["attributes"] == {"latency": 9, "jitter": 0}
 
 
-def test_batch_acts_on_live_connections(
-    api: ProxyApi, echo: Upstream, sockets: Sockets
-) -> None:
+def test_batch_acts_on_live_connections(api: ProxyApi, echo: Upstream, sockets: Sockets) -> None:
     """Added toxics reach connections already open; removing a ``timeout`` toxic in a batch
     closes the connections it was on, as a single removal does."""
     proxy = api.create_proxy("live", echo.addr)
