@@ -28,7 +28,7 @@ from nats_fault_harness.proxy import SyncToxiproxyClient
 from nats_fault_harness.proxy._fixtures_support import ToxiproxyEndpoint
 from nats_fault_harness.servers import NatsServer
 
-_EXTENSION_PATHS = ("/extensions", "/events")  # plus /proxies/<name>/connections...
+_EXTENSION_PATHS = ("/extensions", "/events", "/toxics/batch")  # plus .../connections
 
 
 def _is_extension(path: str) -> bool:

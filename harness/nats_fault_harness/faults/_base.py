@@ -23,6 +23,7 @@ from nats_fault_harness.errors import ProxyNotFound
 from nats_fault_harness.history import History
 
 if TYPE_CHECKING:
+    from nats_fault_harness.faults._toxics import ToxicSet
     from nats_fault_harness.proxy import SyncToxiproxyClient
 
 __all__ = ["Fault", "FaultLog", "delete_proxies"]
@@ -81,6 +82,8 @@ class Fault:
         apply: the action that injects it.
         heal: the action that removes it (``None`` for an instant fault).
         links: the proxies whose connections the fault acts on (for the evidence rule).
+        toxics: the toxics that ``apply`` adds and ``heal`` removes, if that is all the
+            fault does (a pool or a partition combines them into one batch).
 
     Attributes:
         step: the scenario fault step it realises, if any (journaled with it).
@@ -96,12 +99,14 @@ class Fault:
         heal: Callable[[], None] | None,
         *,
         links: tuple[str, ...] = (),
+        toxics: ToxicSet | None = None,
     ) -> None:
         self.log = log
         self.kind = kind
         self.target = target
         self.params = params
         self.links = links
+        self.toxics = toxics
         self.step: int | None = None
         self._apply = apply
         self._heal = heal

@@ -68,6 +68,7 @@ from nats_fault_harness.errors import (
 )
 from nats_fault_harness.faults._base import Fault, FaultLog, delete_proxies
 from nats_fault_harness.faults._link import needs_extension
+from nats_fault_harness.faults._toxics import ToxicOp, add_toxics, remove_toxics
 from nats_fault_harness.servers._config import ClusterSpec, ServerConfig
 from nats_fault_harness.servers._leader import (
     LEADER_TIMEOUT_S,
@@ -92,7 +93,7 @@ class _Cut:
     a: int
     b: int
     one_way: bool
-    toxics: list[tuple[str, str]] = field(default_factory=list)
+    toxics: list[ToxicOp] = field(default_factory=list)
 
     def involves(self, i: int, j: int) -> bool:
         return {i, j} == {self.a, self.b}
@@ -162,6 +163,7 @@ class FaultyCluster:
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._closing = False
+        self._extensions = extensions
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> FaultyCluster:
@@ -347,48 +349,57 @@ class FaultyCluster:
         self, cut: _Cut, proxy: int, type: str, stream: str, attrs: dict[str, Any], peer: int
     ) -> None:
         name = f"partition_{next(_toxic_ids)}_{stream}"
-        self.api.add_toxic(
-            self.proxies[proxy],
-            type,
-            stream=stream,
-            name=name,
-            attributes=attrs,
-            connect_name=self.nodes[peer].server_id,
-        )
-        cut.toxics.append((self.proxies[proxy], name))
+        peer_id = self.nodes[peer].server_id
+        cut.toxics.append(ToxicOp(self.proxies[proxy], name, type, stream, attrs, 1.0, peer_id))
 
-    def _install(self, cut: _Cut) -> None:
-        a, b = cut.a, cut.b
+    def _batched(self) -> bool:
+        """Whether the proxy takes toxics in batches (asked once if not told)."""
+        if self._extensions is None:
+            report = self.api.extensions() or {}
+            self._extensions = frozenset(report.get("extensions", ()))
+        return "batch" in self._extensions
+
+    def _install(self, cuts: Sequence[_Cut]) -> None:
+        """Put the toxics of every cut in place, then reset the live routes they cut.
+
+        The toxics of all the cuts go in one batch (one step of the proxy: no route
+        connection is accepted between the toxics of ``P_a`` and ``P_b``, nor between two
+        pairs of an ``isolate``); without the extension one at a time. The resets come
+        after the toxics, so a route dialled meanwhile cannot survive the partition.
+        """
         close_connect = {"verb": "CONNECT", "subject": ">", "action": "close"}
         try:
-            # New dials between a and b, either way, are closed at their CONNECT.
-            self._add(cut, a, "nats", "upstream", close_connect, peer=b)
-            self._add(cut, b, "nats", "upstream", close_connect, peer=a)
-            if cut.one_way:
-                # Live connections stop a's bytes only: in P_b a dialled (a's bytes go
-                # upstream), in P_a b dialled (a's bytes go downstream). Held, not read:
-                # a's socket stops draining, as on the wire.
-                hold = {"buffer_bytes": 0}
-                self._add(cut, b, "blackhole", "upstream", hold, peer=a)
-                self._add(cut, a, "blackhole", "downstream", hold, peer=b)
-            else:
-                for x, y in ((a, b), (b, a)):
+            for cut in cuts:
+                a, b = cut.a, cut.b
+                cut.toxics = []
+                # New dials between a and b, either way, are closed at their CONNECT.
+                self._add(cut, a, "nats", "upstream", close_connect, peer=b)
+                self._add(cut, b, "nats", "upstream", close_connect, peer=a)
+                if cut.one_way:
+                    # Live connections stop a's bytes only: in P_b a dialled (a's bytes go
+                    # upstream), in P_a b dialled (a's bytes go downstream). Held, not read:
+                    # a's socket stops draining, as on the wire.
+                    hold = {"buffer_bytes": 0}
+                    self._add(cut, b, "blackhole", "upstream", hold, peer=a)
+                    self._add(cut, a, "blackhole", "downstream", hold, peer=b)
+            add_toxics(self.api, [t for c in cuts for t in c.toxics], batch=self._batched())
+            for cut in cuts:
+                if cut.one_way:
+                    continue
+                for x, y in ((cut.a, cut.b), (cut.b, cut.a)):
                     self.api.reset_connections(
                         self.proxies[x], connect_name=self.nodes[y].server_id, mode="rst"
                     )
         except BaseException:
-            self._uninstall(cut)
+            self._uninstall(cuts)
             raise
 
-    def _uninstall(self, cut: _Cut) -> None:
-        from nats_fault_harness.errors import ToxicNotFound
-
-        toxics, cut.toxics = cut.toxics, []
-        for proxy, name in toxics:
-            try:
-                self.api.remove_toxic(proxy, name)
-            except ToxicNotFound:
-                pass
+    def _uninstall(self, cuts: Sequence[_Cut]) -> None:
+        """Remove the toxics of every cut (one batch; already gone is fine)."""
+        toxics = [t for c in cuts for t in c.toxics]
+        for cut in cuts:
+            cut.toxics = []
+        remove_toxics(self.api, toxics, batch=self._batched(), missing_ok=True)
 
     def _check(self, i: int) -> None:
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.size:
@@ -409,11 +420,10 @@ class FaultyCluster:
         def apply() -> None:
             with self._lock:
                 try:
-                    for a, b in pairs:
-                        cut = _Cut(a, b, one_way)
-                        self._install(cut)
-                        cuts.append(cut)
-                        self._cuts.append(cut)
+                    new = [_Cut(a, b, one_way) for a, b in pairs]
+                    self._install(new)
+                    cuts.extend(new)
+                    self._cuts.extend(new)
                     self._wait_topology(apply_timeout, f"{kind} {params['nodes']}")
                 except BaseException:
                     self._remove(cuts)
@@ -432,8 +442,8 @@ class FaultyCluster:
         return fault
 
     def _remove(self, cuts: list[_Cut]) -> None:
+        self._uninstall(cuts)
         for cut in cuts:
-            self._uninstall(cut)
             if cut in self._cuts:
                 self._cuts.remove(cut)
         cuts.clear()
@@ -483,10 +493,9 @@ class FaultyCluster:
         self._check(index)
         with self._lock:
             self.nodes[index].restart(graceful=graceful)
-            for cut in self._cuts:
-                if index in (cut.a, cut.b):
-                    self._uninstall(cut)
-                    self._install(cut)
+            affected = [cut for cut in self._cuts if index in (cut.a, cut.b)]
+            self._uninstall(affected)
+            self._install(affected)
             self._wait_topology(
                 self.heal_timeout if timeout is None else timeout, f"restart of node {index}"
             )

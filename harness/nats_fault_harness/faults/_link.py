@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from nats_fault_harness._docs import doc_url
 from nats_fault_harness.errors import ConfigError, UnsupportedFeature
 from nats_fault_harness.faults._base import Fault, FaultLog
+from nats_fault_harness.faults._toxics import ToxicOp, ToxicSet
 
 __all__ = ["BLACKHOLE_MS", "MAX_BUFFER_BYTES", "Link", "ToxicAPI", "needs_extension"]
 
@@ -46,6 +47,8 @@ class ToxicAPI(Protocol):
     ) -> Any: ...
 
     def remove_toxic(self, proxy: str, name: str) -> None: ...
+
+    def batch(self, operations: Sequence[Mapping[str, Any]]) -> Any: ...
 
     def update_proxy(
         self,
@@ -147,46 +150,41 @@ class Link:
         connect_name: str | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Fault:
-        """A fault made of one toxic per direction of ``stream`` (the general form)."""
+        """A fault made of one toxic per direction of ``stream`` (the general form).
+
+        Its toxics are applied and healed together (see
+        :mod:`nats_fault_harness.faults._toxics`): in one batch on the harness's proxy, so
+        a connection arriving meanwhile sees the whole fault or none of it; one at a time
+        otherwise, the downstream toxic first on and last off.
+        """
         directions = _directions(stream)
         if connect_name is not None and "connect_name" not in self.extensions:
             raise needs_extension(
                 self.api, "connect_name=", "per-connection targeting", "connect_name"
             )
-        names = [f"{kind}_{next(_ids)}_{d}" for d in directions]
-        attrs = dict(attributes)
-
-        def apply() -> None:
-            added: list[str] = []
-            try:
-                for name, direction in zip(names, directions, strict=True):
-                    self.api.add_toxic(
-                        self.proxy,
-                        type,
-                        stream=direction,
-                        name=name,
-                        toxicity=toxicity,
-                        attributes=attrs,
-                        connect_name=connect_name,
-                    )
-                    added.append(name)
-            except BaseException:
-                for name in added:
-                    self.api.remove_toxic(self.proxy, name)
-                raise
-
-        def heal() -> None:
-            for name in names:
-                self.api.remove_toxic(self.proxy, name)
-
+        serial, attrs = next(_ids), dict(attributes)
+        ops = [
+            ToxicOp(self.proxy, f"{kind}_{serial}_{d}", type, d, attrs, toxicity, connect_name)
+            for d in directions
+        ]
+        toxics = ToxicSet(self.api, ops, batch="batch" in self.extensions)
         journal = {"stream": stream, **(params or attributes)}
         if toxicity != 1.0:
             journal["toxicity"] = toxicity
         if connect_name is not None:
             journal["connect_name"] = connect_name
         if type == "nats":  # the evidence rule counts the frames these toxics acted on
-            journal["toxics"] = names
-        return Fault(self.log, kind, self.target, journal, apply, heal, links=(self.proxy,))
+            journal["toxics"] = [op.name for op in ops]
+        return Fault(
+            self.log,
+            kind,
+            self.target,
+            journal,
+            toxics.apply,
+            toxics.remove,
+            links=(self.proxy,),
+            toxics=toxics,
+        )
 
     # ------------------------------------------------------------------ faults
     def latency(

@@ -15,6 +15,7 @@ from typing import Literal
 from nats_fault_harness.errors import ConfigError
 from nats_fault_harness.faults._base import Fault, FaultLog
 from nats_fault_harness.faults._link import Link
+from nats_fault_harness.faults._toxics import ToxicSet
 from nats_fault_harness.history import History
 
 __all__ = ["Pool"]
@@ -92,7 +93,34 @@ class Pool:
     def _together(
         self, kind: str, params: dict[str, object], parts: list[Fault], how: BreakMode
     ) -> Fault:
-        """One pool fault applying (all or none of) ``parts`` and healing them all."""
+        """One pool fault applying (all or none of) ``parts`` and healing them all.
+
+        Parts made of toxics only (``blackhole``, ``drop``) are combined into one
+        :class:`~nats_fault_harness.faults._toxics.ToxicSet`: one batch on the harness's
+        proxy, so a connection to any member sees the whole pool fault or none of it;
+        otherwise the toxics go one at a time, every member's downstream toxic first on
+        and last off, members in index order. ``down`` is one proxy update per member,
+        in index order; ``reset`` closes each member's connections in index order.
+        """
+        toxic_sets = [part.toxics for part in parts]
+        links = tuple(name for part in parts for name in part.links)
+        if toxic_sets and all(t is not None for t in toxic_sets):
+            sets = [t for t in toxic_sets if t is not None]
+            combined = ToxicSet(
+                sets[0].api,
+                [op for t in sets for op in t.toxics],
+                batch=all(t.batch for t in sets),
+            )
+            return Fault(
+                self.log,
+                kind,
+                self.target,
+                params,
+                combined.apply,
+                combined.remove,
+                links=links,
+                toxics=combined,
+            )
 
         def apply() -> None:
             done: list[Fault] = []
@@ -114,7 +142,6 @@ class Pool:
             if errors:
                 raise errors[0]
 
-        links = tuple(name for part in parts for name in part.links)
         heal_ = None if how == "reset" else heal
         return Fault(self.log, kind, self.target, params, apply, heal_, links=links)
 

@@ -23,6 +23,9 @@ the harness can feature-detect them:
   when removed. The proxy stops reading the sender's socket as soon as it is active, so
   the sender's writes block after the kernel's buffers, as against a peer that stops
   reading; ``buffer_bytes`` (at most 8 MiB) lets the proxy read and hold that much first.
+* **batch**: ``POST /toxics/batch`` adds and removes toxics on several proxies all or
+  nothing, in one step for connections: a connection accepted meanwhile gets all of the
+  batch or none of it (a two-toxic fault is never half there). The clients' ``batch()``.
 
 Clients: :class:`ToxiproxyClient` (async) and :class:`SyncToxiproxyClient` (blocking, one
 keep-alive connection) have the same methods and raise the same exceptions.

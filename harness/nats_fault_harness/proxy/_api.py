@@ -1,4 +1,4 @@
-"""The HTTP API: Toxiproxy 2.12's routes and answers, plus three extensions, on aiohttp.
+"""The HTTP API: Toxiproxy 2.12's routes and answers, plus extensions, on aiohttp.
 
 Toxiproxy routes (gorilla/mux semantics): exact paths only (``/proxies/`` is a 404), an
 unknown path answers ``404 page not found\\n`` as text/plain, a known path with the wrong
@@ -26,6 +26,10 @@ Extensions, on paths a real Toxiproxy answers 404 (so a client can feature-detec
   "mode": "rst" | "fin"}`` (all optional; default every connection, ``rst``) -> ``{"closed":
   [ids]}``: closes the matching live connections now, both sides, with a TCP RST
   (``SO_LINGER`` 0) or a FIN; answers once they are gone (or after 2 s).
+* ``POST /toxics/batch`` with ``{"operations": [{"op": "add", "proxy": P, "toxic": {...}},
+  {"op": "remove", "proxy": P, "name": T, "if_exists": bool}, ...]}``: toxics added and
+  removed on several proxies at once, all or nothing, in one step for connections
+  (:mod:`nats_fault_harness.proxy._batch`).
 * the ``nats``, ``reset_after`` and ``blackhole`` toxic types and the ``connect_name``
   attribute of every toxic (no route).
 """
@@ -48,6 +52,7 @@ from nats_fault_harness.proxy._apierror import (
     missing_field,
     toxic_not_found,
 )
+from nats_fault_harness.proxy._batch import BatchError, run_batch
 from nats_fault_harness.proxy._collection import (
     ProxyCollection,
     ProxyInput,
@@ -74,6 +79,7 @@ EXTENSIONS = (
     "connection_reset",
     "reset_after",
     "blackhole",
+    "batch",
 )
 _log = logging.getLogger("nats_fault_harness.proxy")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -101,7 +107,10 @@ def _json(data: object, status: int = 200) -> web.Response:
 
 
 def _error(exc: ApiError) -> web.Response:
-    body = dumps({"error": exc.message, "status": exc.status}) + b"\n"
+    fields: dict[str, Any] = {"error": exc.message, "status": exc.status}
+    if isinstance(exc, BatchError):
+        fields.update(exc.details)
+    body = dumps(fields) + b"\n"
     return web.Response(
         body=body,
         status=exc.status,
@@ -267,6 +276,9 @@ class _Api:
         events, nxt, dropped = self.runtime.events.since(since, limit)
         return _json({"events": events, "next": nxt, "dropped": dropped})
 
+    async def toxics_batch(self, request: web.Request) -> web.Response:
+        return _json(await run_batch(self.proxies, await _body(request)))
+
     async def connections(self, request: web.Request) -> web.Response:
         proxy = self.proxies.get(request.match_info["proxy"])
         return _json([proxy.connections[i].to_json() for i in sorted(proxy.connections)])
@@ -350,6 +362,7 @@ def build_app(
         ("GET", "/events", api.events),
         ("GET", "/proxies/{proxy}/connections", api.connections),
         ("POST", "/proxies/{proxy}/connections/reset", api.connections_reset),
+        ("POST", "/toxics/batch", api.toxics_batch),
     ]
     for method, path, handler in routes:
         # aiohttp's default segment pattern is [^{}/]+, gorilla/mux's is [^/]+: without

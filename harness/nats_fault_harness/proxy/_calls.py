@@ -7,7 +7,8 @@ map
 onto :mod:`nats_fault_harness.errors` here, once (:func:`error_for`): 404 ``proxy not found`` ->
 :class:`ProxyNotFound`, 404 ``toxic not found`` -> :class:`ToxicNotFound`, 409 ->
 :class:`ProxyAlreadyExists` / :class:`ToxicAlreadyExists`, anything else -> :class:`ProxyError`
-with the status. An extension call answered with a plain-text 404 (a real Toxiproxy) raises
+with the status; a batch error maps by the message after its ``operations[i].field:``
+prefix. An extension call answered with a plain-text 404 (a real Toxiproxy) raises
 :class:`UnsupportedFeature`, except :func:`extensions`, which reads as ``None``.
 """
 
@@ -33,6 +34,9 @@ __all__ = [
     "Call",
     "add_toxic",
     "answer",
+    "batch",
+    "batch_add",
+    "batch_remove",
     "connections",
     "create_proxy",
     "delete_proxy",
@@ -102,6 +106,9 @@ def error_for(status: int, raw: bytes, *, extension: bool, what: str) -> ProxyEr
     try:
         body = json.loads(text)
         message = str(body.get("error", text)) if isinstance(body, dict) else text
+        if isinstance(body, dict) and "operation" in body:  # a batch: "operations[i].f: ..."
+            sentinel = message.split(": ", 1)[-1].rsplit(" (got ", 1)[0]
+            return _BY_MESSAGE.get(sentinel, ProxyError)(message, status=status)
     except ValueError:
         if extension and status == 404:
             return UnsupportedFeature(
@@ -290,5 +297,39 @@ def reset_connections(
         f"/proxies/{_q(proxy)}/connections/reset",
         lambda d: [int(i) for i in (d or {}).get("closed", ())],
         body,
+        extension=True,
+    )
+
+
+def batch_add(
+    proxy: str,
+    type: str,
+    stream: str = "downstream",
+    name: str | None = None,
+    toxicity: float = 1.0,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    connect_name: str | None = None,
+) -> dict[str, Any]:
+    """One ``add`` operation of a batch: the toxic as :func:`add_toxic` sends it."""
+    toxic = add_toxic(proxy, type, stream, name, toxicity, attributes, connect_name).body
+    return {"op": "add", "proxy": proxy, "toxic": toxic}
+
+
+def batch_remove(proxy: str, name: str, *, if_exists: bool = False) -> dict[str, Any]:
+    """One ``remove`` operation of a batch (``if_exists``: skip a toxic that is not there)."""
+    op: dict[str, Any] = {"op": "remove", "proxy": proxy, "name": name}
+    if if_exists:
+        op["if_exists"] = True
+    return op
+
+
+def batch(operations: Sequence[Mapping[str, Any]]) -> Call[list[dict[str, Any]]]:
+    """``POST /toxics/batch``: one result per operation, in order."""
+    return Call(
+        "POST",
+        "/toxics/batch",
+        lambda d: list((d or {}).get("results") or ()),
+        {"operations": [dict(op) for op in operations]},
         extension=True,
     )

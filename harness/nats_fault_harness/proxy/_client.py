@@ -215,3 +215,21 @@ class ToxiproxyClient:
             UnsupportedFeature: the server lacks the ``connection_reset`` extension.
         """
         return await self._call(calls.reset_connections(proxy, connect_name, ids, mode))
+
+    # ------------------------------------------------------------------ batches
+    add_op = staticmethod(calls.batch_add)
+    remove_op = staticmethod(calls.batch_remove)
+
+    async def batch(self, operations: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Add and remove toxics on several proxies at once, all or nothing (extension).
+
+        Build operations with :meth:`add_op` (same arguments as :meth:`add_toxic`) and
+        :meth:`remove_op`. A connection accepted while the batch is applied gets all of
+        it or none of it, even across proxies. Returns one result per operation.
+
+        Raises:
+            ProxyError: an invalid operation (its message starts ``operations[i].field:``);
+                nothing was changed.
+            UnsupportedFeature: the server lacks the ``batch`` extension.
+        """
+        return await self._call(calls.batch(operations))

@@ -22,6 +22,7 @@ unless a targeted toxic needs the name first (see :mod:`nats_fault_harness.proxy
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import time
@@ -32,12 +33,13 @@ from nats_fault_harness.proxy._link import Link
 from nats_fault_harness.proxy._listen import format_addr, split_host_port
 from nats_fault_harness.proxy._runtime import Runtime
 from nats_fault_harness.proxy._side import Side
+from nats_fault_harness.proxy._stage import Stage
 from nats_fault_harness.proxy._toxic_spec import ToxicSpec
 
 if TYPE_CHECKING:
     from nats_fault_harness.proxy._proxy import Proxy
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "Removal"]
 
 
 def _dial_error(addr: str, exc: BaseException) -> str:
@@ -49,6 +51,22 @@ def _dial_error(addr: str, exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno:
         return f"dial tcp {addr}: connect: {os.strerror(exc.errno).lower()}"
     return f"dial tcp {addr}: {exc}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Removal:
+    """A toxic detached from one live connection whose stage still has to be stopped."""
+
+    conn: Connection
+    link: Link
+    stage: Stage
+    closes: bool
+
+    def finish(self) -> None:
+        """Unlink the stopped stage (synchronous); a ``closes_on_remove`` toxic closes."""
+        self.link.finish_removal(self.stage, discard=self.closes)
+        if self.closes:
+            self.conn.note_reason("toxic_removed")
 
 
 class Connection:
@@ -196,12 +214,25 @@ class Connection:
 
     async def remove_toxic(self, spec: ToxicSpec) -> None:
         """Remove a toxic; a ``closes_on_remove`` toxic that was active closes the link."""
+        removal = self.detach_toxic(spec)
+        if removal is not None:
+            await removal.stage.stop()
+            removal.finish()
+
+    def detach_toxic(self, spec: ToxicSpec) -> Removal | None:
+        """First, synchronous step of removing a toxic from this live connection.
+
+        Returns:
+            The removal to finish (``await removal.stage.stop()``, then
+            ``removal.finish()``) if the toxic was active here, else None.
+        """
         if not self.links:
-            return
-        closes = spec.toxic.closes_on_remove
-        was_active = await self.links[spec.direction].remove_stage(spec.name, discard=closes)
-        if was_active and closes:
-            self.note_reason("toxic_removed")
+            return None
+        link = self.links[spec.direction]
+        stage = link.detach_stage(spec.name)
+        if stage is None:
+            return None
+        return Removal(self, link, stage, spec.toxic.closes_on_remove)
 
     async def update_toxic(self, spec: ToxicSpec) -> None:
         """Restart a toxic with new attributes (toxicity rolled again)."""

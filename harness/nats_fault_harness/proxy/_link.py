@@ -194,19 +194,41 @@ class Link:
         Returns:
             True if the toxic was active on this link.
         """
-        stage = self._find(name)
+        stage = self.detach_stage(name)
         if stage is None:
             return False
+        await stage.stop()
+        self.finish_removal(stage, discard=discard)
+        return True
+
+    def detach_stage(self, name: str) -> Stage | None:
+        """First step of a removal, synchronous: the toxic leaves the toxic order.
+
+        Returns:
+            The stage if it was active: it stays linked in (data queues at it) until
+            :meth:`finish_removal`, once its task was stopped (``await stage.stop()``).
+            Split so that a batch can stop many stages, then unlink them all in one step.
+        """
+        stage = self._find(name)
+        if stage is None:
+            return None
         self.stages.remove(stage)
         stage.applies = False
+        return stage if stage.active else None
+
+    def finish_removal(self, stage: Stage, *, discard: bool = False) -> None:
+        """Last step of a removal, synchronous: unlink a detached, stopped stage.
+
+        Args:
+            stage: what :meth:`detach_stage` returned.
+            discard: see :meth:`remove_stage`.
+        """
         if not stage.active:
-            return False
-        await stage.stop()
+            return
         if discard:
             stage.queue.take_all()
             stage.close()
         self._unlink(stage)
-        return True
 
     async def update_stage(self, spec: ToxicSpec) -> None:
         """Restart a toxic with new attributes; its toxicity is rolled again."""

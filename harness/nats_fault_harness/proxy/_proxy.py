@@ -25,18 +25,33 @@ import socket
 from typing import Any
 
 from nats_fault_harness.proxy._apierror import ApiError
-from nats_fault_harness.proxy._connection import Connection
+from nats_fault_harness.proxy._connection import Connection, Removal
 from nats_fault_harness.proxy._listen import bound_addr, listen_on, reserve, resolve_string
 from nats_fault_harness.proxy._runtime import Runtime
 from nats_fault_harness.proxy._side import Side
 from nats_fault_harness.proxy._toxic_spec import ToxicSpec
 
-__all__ = ["EMIT_LOGGER_KEY", "Proxy"]
+__all__ = ["EMIT_LOGGER_KEY", "Proxy", "finish_removals"]
 
 EMIT_LOGGER_KEY = True
 """Toxiproxy >= 2.5 accidentally serialises its logger as ``"Logger": {}``; we do too."""
 
 _STOP_WAIT = 5.0
+
+
+async def finish_removals(removals: list[Removal]) -> None:
+    """Stop the detached stages (concurrently), then unlink them all in one step.
+
+    Until the last stage has stopped every detached stage stays in its chain (data
+    queues at it), so a connection's directions are released together, not one by one.
+    """
+    if not removals:
+        return
+    async with asyncio.TaskGroup() as group:
+        for removal in removals:
+            group.create_task(removal.stage.stop())
+    for removal in removals:
+        removal.finish()
 
 
 class Proxy:
@@ -244,10 +259,33 @@ class Proxy:
     # ------------------------------------------------------------------ toxics
     async def add_toxic(self, spec: ToxicSpec) -> None:
         """Add a toxic; every live connection gets it before this returns."""
+        self.add_toxic_now(spec)
+
+    def add_toxic_now(self, spec: ToxicSpec, **event: Any) -> None:
+        """Add a toxic in one synchronous step: the toxic list and every live connection.
+
+        A connection wired after this call copies the new list; one wired before got the
+        stage here, so no connection can miss the toxic. ``event`` adds fields to the
+        ``toxic_added`` event (a batch's id).
+        """
         self._toxics.append(spec)
         for conn in self._wired():
             conn.add_toxic(spec)
-        self.runtime.events.emit("toxic_added", proxy=self.name, toxic=spec.to_json())
+        self.runtime.events.emit("toxic_added", proxy=self.name, toxic=spec.to_json(), **event)
+
+    def detach_toxic(self, spec: ToxicSpec) -> list[Removal]:
+        """Remove a toxic from the toxic list in one synchronous step.
+
+        Connections wired after this call no longer get it. Returns the removals still to
+        finish on live connections where it was active (see :func:`finish_removals`).
+        """
+        self._toxics = [t for t in self._toxics if t.name != spec.name]
+        removals = []
+        for conn in self._wired():
+            removal = conn.detach_toxic(spec)
+            if removal is not None:
+                removals.append(removal)
+        return removals
 
     async def update_toxic(self, spec: ToxicSpec) -> None:
         """Replace a toxic's attributes/toxicity and restart it on live connections."""
@@ -260,10 +298,7 @@ class Proxy:
 
     async def remove_toxic(self, spec: ToxicSpec) -> None:
         """Remove a toxic from the proxy and from every live connection."""
-        self._toxics = [t for t in self._toxics if t.name != spec.name]
-        async with asyncio.TaskGroup() as group:
-            for conn in self._wired():
-                group.create_task(conn.remove_toxic(spec))
+        await finish_removals(self.detach_toxic(spec))
         self.runtime.events.emit("toxic_removed", proxy=self.name, toxic=spec.to_json())
 
     async def reset_toxics(self) -> None:

@@ -32,6 +32,7 @@ async def test_extensions_report(server: ProxyServer, client: ToxiproxyClient) -
         "connection_reset",
         "reset_after",
         "blackhole",
+        "batch",
     ]
     assert (report["seed"], report["seeded"]) == (1234, True)
 
