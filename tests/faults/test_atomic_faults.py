@@ -24,7 +24,7 @@ from nats_fault_harness.proxy._fixtures_support import ToxiproxyEndpoint
 
 pytestmark = pytest.mark.proxy_extension("batch", "events")
 
-CYCLES = int(os.environ.get("NFH_ATOMIC_CYCLES", "200"))
+CYCLES = int(os.environ.get("NFH_ATOMIC_CYCLES", "100"))
 MakeCluster = Callable[..., FaultyCluster]
 
 
