@@ -36,7 +36,18 @@ raises):
 * ``isolate(a)``: ``a`` partitioned from every other node (``stream_leader(name)`` says
   which node leads a JetStream stream, to isolate or kill the leader).
 * ``heal()``: heal every active fault of this cluster; each heal returns once the full
-  mesh is back (explicit routes are retried by nats-server about every second).
+  mesh is back (explicit routes are retried by nats-server about every second) and, with
+  JetStream and no other cut left, once the cluster is *ready*.
+
+**Ready** means the same after a start, a node restart and a heal (:meth:`FaultyCluster.
+ready`): the routes are as the active faults call for, and with JetStream and no cut
+active, every node's ``/healthz`` is OK (it has a meta leader and its streams are current)
+and every stream has a leader a quorum of its replicas agrees on. A heal records both
+moments in the history: the fault window closes when the cluster is ready, and a client
+event ``cluster_ready`` of client ``cluster:<name>`` says when the routes were back
+(``routes_s``, seconds after the heal began) and when it was ready (``ready_s``), so
+recovery margins start from readiness, not from the removal of the toxics. Measured: see
+docs/jetstream-under-faults.md.
 
 A dialling node may briefly register a route from the dialled node's greeting ``INFO``
 before its ``CONNECT`` is closed (a flicker of milliseconds); verification polls until
@@ -72,6 +83,8 @@ from nats_fault_harness.faults._toxics import ToxicOp, add_toxics, remove_toxics
 from nats_fault_harness.servers._config import ClusterSpec, ServerConfig
 from nats_fault_harness.servers._leader import (
     LEADER_TIMEOUT_S,
+    agreed_leader,
+    leader_views,
     stream_follower,
     stream_leader,
 )
@@ -80,7 +93,11 @@ from nats_fault_harness.servers._server import NatsServer
 if TYPE_CHECKING:
     from nats_fault_harness.proxy import SyncToxiproxyClient
 
-__all__ = ["FaultyCluster"]
+__all__ = ["READY_TIMEOUT_S", "FaultyCluster"]
+
+READY_TIMEOUT_S = 45.0
+"""How long a heal or a restart waits for JetStream to be ready again (measured: up to
+11.8 s after a heal; elections 4-9 s)."""
 
 _serial = itertools.count(1)
 _toxic_ids = itertools.count(1)
@@ -330,19 +347,59 @@ class FaultyCluster:
                 f"{self.expected_view()}; solicited routes bypassing the proxies: {unproxied}"
             ) from exc
 
-    def _wait_jetstream(self, timeout: float) -> None:
-        def healthy() -> bool:
-            try:
-                return all(n.healthz().get("status") == "ok" for n in self.nodes)
-            except (MonitoringError, ServerNotRunning):
-                return False
-
+    def _jetstream_ready(self) -> bool:
+        """Every node's ``/healthz`` OK and every stream led by an agreed leader."""
         try:
-            wait_until(healthy, timeout=timeout, what="JetStream /healthz on every node")
+            if not all(n.healthz().get("status") == "ok" for n in self.nodes):
+                return False
+            names = [n.name for n in self.nodes]
+            streams = {
+                str(d.get("name"))
+                for a in self.nodes[0].jsz(streams=True).get("account_details") or ()
+                for d in a.get("stream_detail") or ()
+            }
+            return all(
+                agreed_leader(names, leader_views(self.nodes, s)) is not None for s in streams
+            )
+        except (MonitoringError, ServerNotRunning):
+            return False
+
+    def ready(self) -> bool:
+        """Whether the cluster is ready (see the module docstring): the same definition
+        after a start, a node restart and a heal."""
+        if not self._topology_matches():
+            return False
+        return not self.config.jetstream or bool(self._cuts) or self._jetstream_ready()
+
+    def _wait_jetstream(self, timeout: float) -> None:
+        try:
+            wait_until(
+                self._jetstream_ready,
+                timeout=timeout,
+                what="JetStream ready on every node",
+                max_interval=0.2,
+            )
         except WaitTimeout as exc:
             raise ClusterError(
-                f"cluster {self.name}: JetStream not healthy after {timeout:.1f}s"
+                f"cluster {self.name}: JetStream not ready after {timeout:.1f}s "
+                "(/healthz OK on every node and an agreed leader for every stream)"
             ) from exc
+
+    def _wait_ready(self, what: str, started: float, timeout: float | None = None) -> None:
+        """After the routes: with JetStream and no cut left, wait until the cluster is
+        ready; record both moments (``cluster_ready``)."""
+        routes_s = time.monotonic() - started
+        if self.config.jetstream and not self._cuts:
+            self._wait_jetstream(READY_TIMEOUT_S if timeout is None else timeout)
+        self.log.history.client_event(
+            f"cluster:{self.name}",
+            "cluster_ready",
+            {
+                "after": what,
+                "routes_s": round(routes_s, 3),
+                "ready_s": round(time.monotonic() - started, 3),
+            },
+        )
 
     # ----------------------------------------------------------------- cut mechanics
     def _add(
@@ -434,9 +491,12 @@ class FaultyCluster:
             with self._lock:
                 if fault in self._faults:
                     self._faults.remove(fault)
+                started = time.monotonic()
                 self._remove(cuts)
                 if not self._closing:
-                    self._wait_topology(self.heal_timeout, f"heal of {kind} {params['nodes']}")
+                    what = f"heal of {kind} {params['nodes']}"
+                    self._wait_topology(self.heal_timeout, what)
+                    self._wait_ready(what, started)
 
         fault = Fault(self.log, kind, self.target, params, apply, heal)
         return fault
@@ -488,17 +548,19 @@ class FaultyCluster:
 
         The restarted node may route across a partition for the moment between its start
         and the re-application (its new id is unknown before it runs); the re-applied cut
-        resets those routes. Returns once the topology is as the active faults call for.
+        resets those routes. Returns once the topology is as the active faults call for
+        and, with JetStream and no cut active, the cluster is ready (the module docstring).
         """
         self._check(index)
         with self._lock:
+            started = time.monotonic()
             self.nodes[index].restart(graceful=graceful)
             affected = [cut for cut in self._cuts if index in (cut.a, cut.b)]
             self._uninstall(affected)
             self._install(affected)
-            self._wait_topology(
-                self.heal_timeout if timeout is None else timeout, f"restart of node {index}"
-            )
+            what = f"restart of node {index}"
+            self._wait_topology(self.heal_timeout if timeout is None else timeout, what)
+            self._wait_ready(what, started, timeout)
 
     def __repr__(self) -> str:
         return f"<FaultyCluster {self.name} size={self.size} cuts={len(self._cuts)}>"
