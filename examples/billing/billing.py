@@ -208,6 +208,12 @@ class BillingService:
         assert self.nc is not None
         await asyncio.sleep(self.config.work_s)
         await self.nc.publish(self.config.billed_subject, json.dumps(event).encode())
+        # Flush twice. nats-py 2.16 writes flush()'s PING straight to the socket, while
+        # the PUB above still waits in its pending buffer for the flusher task: on the
+        # wire the PING comes first, so its PONG does not prove the server got the PUB
+        # (a link cut between the two loses the event after a "successful" flush). By
+        # the first PONG the flusher has written the PUB; the second PING follows it.
+        await self.nc.flush(timeout=self.config.publish_timeout)  # type: ignore[arg-type]
         await self.nc.flush(timeout=self.config.publish_timeout)  # type: ignore[arg-type]
 
     async def _ack(self, msg: Msg) -> None:
