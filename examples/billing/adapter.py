@@ -44,7 +44,7 @@ class BillingAdapter(Service):
             billed_subject=ORDERS.output,
             ack_on_fetch=self.ack_on_fetch,
             callbacks=self.connection_callbacks(report),
-            on_event=report,  # billing_failed, fetch_error, ack_failed, already_billed
+            on_event=report,  # billed, billing_failed, fetch_error, ack_failed, already_billed
         )
         self.service = BillingService(config)
         await self.service.start()

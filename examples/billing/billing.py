@@ -200,6 +200,7 @@ class BillingService:
                 await msg.nak(delay=cfg.nak_delay_s)
             return
         self.billed.add(oid)
+        self._event("billed", id=oid)
         if not cfg.ack_on_fetch:
             await self._ack(msg)
 
