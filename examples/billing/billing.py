@@ -209,13 +209,18 @@ class BillingService:
         assert self.nc is not None
         await asyncio.sleep(self.config.work_s)
         await self.nc.publish(self.config.billed_subject, json.dumps(event).encode())
-        # Flush twice. nats-py 2.16 writes flush()'s PING straight to the socket, while
-        # the PUB above still waits in its pending buffer for the flusher task: on the
-        # wire the PING comes first, so its PONG does not prove the server got the PUB
-        # (a link cut between the two loses the event after a "successful" flush). By
-        # the first PONG the flusher has written the PUB; the second PING follows it.
-        await self.nc.flush(timeout=self.config.publish_timeout)  # type: ignore[arg-type]
-        await self.nc.flush(timeout=self.config.publish_timeout)  # type: ignore[arg-type]
+        # Flush twice, and only a flush that returns while connected counts. nats-py 2.16
+        # (1) writes flush()'s PING straight to the socket while the PUB above still
+        # waits in its pending buffer for the flusher task, so on the wire the PING comes
+        # first and its PONG does not prove the server got the PUB; by the first PONG the
+        # flusher has written the PUB, and the second PING follows it; (2) returns from
+        # flush() at once, without any PING, when its reader or flusher task is gone,
+        # which is the case while it reconnects: a "successful" flush then confirms
+        # nothing.
+        for _ in range(2):
+            await self.nc.flush(timeout=self.config.publish_timeout)  # type: ignore[arg-type]
+            if not self.nc.is_connected:
+                raise nats.errors.ConnectionReconnectingError
 
     async def _ack(self, msg: Msg) -> None:
         try:
