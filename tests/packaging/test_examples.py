@@ -2,8 +2,9 @@
 WHEEL, each in a copy of its own folder, with its own scenarios, claims and tests.
 
 - ``nats-harness run scenarios --sut adapter:make``: every scenario valid, exit 0;
-- ``--sut adapter:make_broken``: exit 1, and the ``outputs`` checker names the defect the
-  broken build carries (and only scenarios whose fault provokes it are invalid);
+- ``--sut adapter:make_broken``: exit 1, and the checker (``outputs``, or ``consumer`` for
+  the JetStream billing service) names the defect the broken build carries (and only
+  scenarios whose fault provokes it are invalid);
 - ``pytest``: the example's own tests (real servers, faults through ``nats_link``) and its
   scenario files as pytest items (``nats_sut`` in its ``pyproject.toml``).
 
@@ -42,7 +43,10 @@ class Example:
     broken_in: frozenset[str]
     """The scenarios whose fault provokes the broken build's defect."""
     defect: str
-    """What the outputs checker says about it."""
+    """What the checker says about it."""
+    broken_maybe: frozenset[str] = frozenset()
+    """Scenarios whose fault provokes the defect in some runs and hides it in others
+    (the example's README says why); their broken verdict may go either way."""
 
 
 RESPONDER = Example(
@@ -61,12 +65,23 @@ FASTSTREAM_ORDERS = Example(
     broken_in=frozenset({"orders-blackhole"}),
     defect=r"outputs: INVALID: \d+ inputs were never answered",
 )
+BILLING = Example(
+    folder="billing",
+    scenarios=4,
+    tests=5,
+    requirements=(),
+    broken_in=frozenset({"billing-link-down"}),
+    defect=r"consumer: INVALID: \d+ acked without its effect: \S+",
+    # a SIGKILL can take the premature acks with it: the orders are then redelivered
+    broken_maybe=frozenset({"billing-server-kill"}),
+)
+EXAMPLES_RUN = (RESPONDER, FASTSTREAM_ORDERS, BILLING)
 
 
 @pytest.fixture(scope="module")
 def example_venv(wheel_venv: Venv) -> Venv:
     """The session's wheel venv, with what the examples need besides the wheel."""
-    needed = sorted({r for e in (RESPONDER, FASTSTREAM_ORDERS) for r in e.requirements})
+    needed = sorted({r for e in EXAMPLES_RUN for r in e.requirements})
     out = wheel_venv.run("pip", "install", "--quiet", *needed, cwd=wheel_venv.path, timeout=600)
     assert out.returncode == 0, f"pip install {needed} failed:\n{out.stdout}\n{out.stderr}"
     return wheel_venv
@@ -89,7 +104,7 @@ def _verdicts(project: Path) -> dict[str, str]:
     return {row["id"].split("::")[-1]: row["verdict"].lower() for row in rows}
 
 
-@pytest.mark.parametrize("example", [RESPONDER, FASTSTREAM_ORDERS], ids=lambda e: e.folder)
+@pytest.mark.parametrize("example", EXAMPLES_RUN, ids=lambda e: e.folder)
 def test_example_scenarios_pass_and_the_broken_build_is_caught(
     example_venv: Venv, tmp_path: Path, example: Example
 ) -> None:
@@ -108,12 +123,12 @@ def test_example_scenarios_pass_and_the_broken_build_is_caught(
     assert broken.returncode == 1, text
     verdicts = _verdicts(project)
     invalid = {name for name, verdict in verdicts.items() if verdict != "valid"}
-    assert invalid == example.broken_in, text
+    assert example.broken_in <= invalid <= example.broken_in | example.broken_maybe, text
     assert {verdicts[name] for name in invalid} == {"invalid"}, text
-    assert len(re.findall(example.defect, text)) == len(example.broken_in), text
+    assert len(re.findall(example.defect, text)) == len(invalid), text
 
 
-@pytest.mark.parametrize("example", [RESPONDER, FASTSTREAM_ORDERS], ids=lambda e: e.folder)
+@pytest.mark.parametrize("example", EXAMPLES_RUN, ids=lambda e: e.folder)
 def test_example_own_tests_pass(example_venv: Venv, tmp_path: Path, example: Example) -> None:
     project = _copy(example, tmp_path)
     out = example_venv.run(*RUN_TESTS, cwd=project)
