@@ -64,6 +64,8 @@ FASTSTREAM_ORDERS = Example(
     requirements=("faststream[nats]",),
     broken_in=frozenset({"orders-blackhole"}),
     defect=r"outputs: INVALID: \d+ inputs were never answered",
+    # the broken build drops orders delayed past its stale guard: a kill may delay one
+    broken_maybe=frozenset({"orders-server-kill"}),
 )
 BILLING = Example(
     folder="billing",
