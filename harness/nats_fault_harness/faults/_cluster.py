@@ -95,6 +95,8 @@ if TYPE_CHECKING:
 
 __all__ = ["READY_TIMEOUT_S", "FaultyCluster"]
 
+STABLE_S = 0.5
+"""How long the route mesh must hold, unchanged, before a heal or a restart counts it back."""
 READY_TIMEOUT_S = 45.0
 """How long a heal or a restart waits for JetStream to be ready again (measured: up to
 11.8 s after a heal; elections 4-9 s)."""
@@ -333,9 +335,23 @@ class FaultyCluster:
         except (MonitoringError, ServerNotRunning):
             return False
 
-    def _wait_topology(self, timeout: float, what: str) -> None:
+    def _wait_topology(self, timeout: float, what: str, *, stable_s: float = 0.0) -> None:
+        """Wait until the routes are as the active faults call for, and have stayed so for
+        ``stable_s`` (after a heal, two nodes may both dial and drop the duplicate route:
+        a mesh seen once can lose a route a moment later)."""
+        since: list[float] = []
+
+        def settled() -> bool:
+            if not self._topology_matches():
+                since.clear()
+                return False
+            now = time.monotonic()
+            if not since:
+                since.append(now)
+            return now - since[0] >= stable_s
+
         try:
-            wait_until(self._topology_matches, timeout=timeout, what=what, max_interval=0.2)
+            wait_until(settled, timeout=timeout, what=what, max_interval=0.1)
         except WaitTimeout as exc:
             try:
                 unproxied: object = self.unproxied_routes()
@@ -495,7 +511,7 @@ class FaultyCluster:
                 self._remove(cuts)
                 if not self._closing:
                     what = f"heal of {kind} {params['nodes']}"
-                    self._wait_topology(self.heal_timeout, what)
+                    self._wait_topology(self.heal_timeout, what, stable_s=STABLE_S)
                     self._wait_ready(what, started)
 
         fault = Fault(self.log, kind, self.target, params, apply, heal)
@@ -559,7 +575,9 @@ class FaultyCluster:
             self._uninstall(affected)
             self._install(affected)
             what = f"restart of node {index}"
-            self._wait_topology(self.heal_timeout if timeout is None else timeout, what)
+            self._wait_topology(
+                self.heal_timeout if timeout is None else timeout, what, stable_s=STABLE_S
+            )
             self._wait_ready(what, started, timeout)
 
     def __repr__(self) -> str:
