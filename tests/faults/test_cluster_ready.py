@@ -29,6 +29,18 @@ async def _publish_everywhere(cluster: FaultyCluster, n: int) -> list[int]:
     return seqs
 
 
+async def _new_leader(cluster: FaultyCluster, old: int) -> int:
+    """Wait (bounded) until the stream's agreed leader is another node than ``old``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        leader = await asyncio.to_thread(cluster.stream_leader, "ORDERS")
+        if leader != old:
+            return leader
+        assert loop.time() < deadline, f"node {old} still leads after 60 s of isolation"
+        await asyncio.sleep(0.5)
+
+
 def _ready_events(history: History) -> list[dict[str, object]]:
     return [e.detail for e in history.client_events() if e.kind == "cluster_ready"]
 
@@ -44,8 +56,8 @@ async def test_a_heal_returns_when_jetstream_is_ready_again(
     assert cluster.ready()
     leader = cluster.stream_leader("ORDERS")
     with cluster.isolate(leader):
-        await asyncio.sleep(7)  # past an election on the majority side
-        assert cluster.stream_leader("ORDERS") != leader
+        # until the majority side has elected a new leader (about 6 s; longer under load)
+        assert await _new_leader(cluster, leader) != leader
     # heal() returned: no grace period, every node answers JetStream now
     assert cluster.ready()
     assert all(n.healthz().get("status") == "ok" for n in cluster.nodes)
