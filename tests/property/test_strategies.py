@@ -11,6 +11,7 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from nats_fault_harness._hypothesis import property_phases
 from nats_fault_harness.errors import ConfigError
 from nats_fault_harness.replay import (
     DEFAULT_REPLAY_DIR,
@@ -251,7 +252,7 @@ def test_a_one_fault_bug_shrinks_to_that_fault_alone_whatever_the_seed(
             find(
                 fault_schedules(max_faults=3),
                 lambda steps: any(culprit(s) for s in steps),
-                settings=settings(FAST, max_examples=2000),
+                settings=settings(FAST, max_examples=2000, phases=property_phases()),
                 random=random.Random(seed),
             )
         )
