@@ -199,7 +199,10 @@ def _topology(value: object) -> Topology:
 # ---------------------------------------------------------------------------- reach
 def _has_work(w: Workload) -> bool:
     return bool(
-        w.publishes.count or w.requests.count or w.inputs.count or w.messages.valid
+        w.publishes.count
+        or w.requests.count
+        or w.inputs.count
+        or w.messages.valid
         or w.messages.invalid
     )
 
@@ -435,6 +438,7 @@ class _Timing:
 
 def _event(after: str, nth: int, for_s: float | None) -> EventTrigger:
     return EventTrigger.model_validate({"after": after, "nth": nth, "for_s": for_s})
+
 
 # ---------------------------------------------------------------------------- steps
 _SLOTS = 6

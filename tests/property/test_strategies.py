@@ -234,9 +234,11 @@ def test_at_most_one_server_process_fault_per_schedule(steps: tuple[object, ...]
 @pytest.mark.parametrize(
     "culprit",
     [
-        lambda s: s.fault == "reset"
-        and isinstance(s.trigger, EventTrigger)
-        and s.trigger.after == "batch_flush",
+        lambda s: (
+            s.fault == "reset"
+            and isinstance(s.trigger, EventTrigger)
+            and s.trigger.after == "batch_flush"
+        ),
         lambda s: s.fault == "down",
         lambda s: s.fault == "kill",
     ],
