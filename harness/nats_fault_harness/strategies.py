@@ -22,6 +22,12 @@ milder, shorter and earlier* faults:
   ``min_start_s`` (one step by default).
   Event triggers come first, so a schedule shrinks toward ones that do not depend on timing.
 
+**Where faults fall.** :func:`scenarios` places the triggers of its schedule on the drawn
+workload, so every fault surely acts on it (:func:`sure_to_act`): ``at_s`` is a fraction
+of the workload's lead time (:func:`workload_lead_s`), an event ``nth`` stays within what
+the workload surely makes (:func:`event_limits`), and a step with no such place is left
+out. The raw choices are the same whatever the workload, so they shrink as above.
+
 **Bounds** are keyword-only and checked when the strategy is built, not when it draws:
 a bad bound raises :class:`~nats_fault_harness.errors.ConfigError` (a ``ValueError``) whose
 ``where``

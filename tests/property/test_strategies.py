@@ -57,6 +57,7 @@ FAST = settings(max_examples=1000, database=None, deadline=None)
         (lambda: fault_steps(kinds=["break_members"]), "kinds", ["break_members"]),
         (lambda: fault_steps(topology=Topology(kind="cluster", size=3)), "topology", None),
         (lambda: fault_steps(frame_verbs=[]), "frame_verbs", []),
+        (lambda: fault_schedules(workload="batched"), "workload", "batched"),
         (lambda: triggers(max_nth=0), "max_nth", 0),
         (lambda: triggers(kinds=["sometimes"]), "kinds", ["sometimes"]),
         (lambda: triggers(events=["lunch"]), "events", ["lunch"]),
