@@ -22,6 +22,12 @@ milder, shorter and earlier* faults:
   ``min_start_s`` (one step by default).
   Event triggers come first, so a schedule shrinks toward ones that do not depend on timing.
 
+**Where faults fall.** :func:`scenarios` places the triggers of its schedule on the drawn
+workload, so every fault surely acts on it (:func:`sure_to_act`): ``at_s`` is a fraction
+of the workload's lead time (:func:`workload_lead_s`), an event ``nth`` stays within what
+the workload surely makes (:func:`event_limits`), and a step with no such place is left
+out. The raw choices are the same whatever the workload, so they shrink as above.
+
 **Bounds** are keyword-only and checked when the strategy is built, not when it draws:
 a bad bound raises :class:`~nats_fault_harness.errors.ConfigError` (a ``ValueError``) whose
 ``where``
@@ -32,7 +38,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
@@ -53,19 +61,23 @@ from nats_fault_harness.scenario import (
 from nats_fault_harness.scenario._base import MAX_COUNT, MAX_ITEMS, MAX_RATE, MAX_SECONDS, MIN_RATE
 
 __all__ = [
+    "DEFAULT_EVENTS",
     "DEFAULT_KINDS",
     "EVENT_KINDS",
     "FAULT_KINDS_BY_SEVERITY",
     "STEP_S",
     "WORKLOAD_KINDS",
     "checkers_for",
+    "event_limits",
     "fault_schedules",
     "fault_steps",
     "scenarios",
     "seeds",
     "service_configs",
+    "sure_to_act",
     "triggers",
     "workload_kind",
+    "workload_lead_s",
     "workloads",
 ]
 
@@ -115,6 +127,10 @@ is opt-in: dropping a whole ``PUB`` frame is a lie no real network tells (see
 
 EVENT_KINDS: tuple[str, ...] = ("batch_flush", "publish", "request", "reconnect")
 """What an event trigger can count, in the order the shrinker prefers."""
+
+DEFAULT_EVENTS: tuple[str, ...] = ("batch_flush", "publish", "request")
+"""Event kinds drawn by default: :data:`EVENT_KINDS` but ``reconnect``, which happens only if
+an earlier fault disconnected the service (so a fault triggered by it may never fire)."""
 
 WORKLOAD_KINDS: tuple[str, ...] = ("batched", "confirmed", "requests")
 """Workload shapes :func:`workloads` draws: batched publishes with a final flush,
@@ -186,6 +202,74 @@ def _topology(value: object) -> Topology:
     return value
 
 
+# ---------------------------------------------------------------------------- reach
+def _has_work(w: Workload) -> bool:
+    return bool(
+        w.publishes.count
+        or w.requests.count
+        or w.inputs.count
+        or w.messages.valid
+        or w.messages.invalid
+    )
+
+
+def workload_lead_s(workload: Workload) -> float:
+    """How long ``workload`` surely has an operation still to start, in seconds.
+
+    The earliest time its last operation can start: the last of ``n`` confirmed
+    publishes, requests or inputs at ``rate_per_s`` starts at least ``(n - 1) / rate``
+    seconds in, a batched workload's final flush at least ``n / rate`` (the workload
+    sleeps ``1 / rate`` after each). A part drawn flat out gives 0: it may be over within
+    milliseconds, so no timed fault after ``at_s: 0`` is sure to find it running.
+    """
+    lead = [0.0]
+    p, r, i = workload.publishes, workload.requests, workload.inputs
+    if p.count and p.rate_per_s:
+        lead.append((p.count if p.batched else p.count - 1) / p.rate_per_s)
+    if r.count and r.rate_per_s:
+        lead.append((r.count - 1) / r.rate_per_s)
+    if i.count and i.rate_per_s:
+        lead.append((i.count - 1) / i.rate_per_s)
+    return max(lead)
+
+
+def event_limits(workload: Workload) -> dict[str, int]:
+    """The largest ``nth`` of each event kind that surely happens with work still after it.
+
+    ``publish``: every publish of a batched workload (its flush follows), all but the last
+    ``in_flight`` confirmed ones; ``batch_flush``: the one flush a batched workload surely
+    makes (more depend on the service's batch size and flush interval); ``request`` and
+    ``input``: all but the last; ``reconnect``: none (it needs an earlier fault to
+    disconnect the service, which nothing in the workload promises).
+    """
+    p, r, i = workload.publishes, workload.requests, workload.inputs
+    limits = dict.fromkeys((*EVENT_KINDS, "input"), 0)
+    if p.count:
+        limits["publish"] = p.count if p.batched else max(p.count - p.in_flight, 0)
+        limits["batch_flush"] = 1 if p.batched else 0
+    limits["request"] = max(r.count - 1, 0)
+    limits["input"] = max(i.count - 1, 0)
+    return limits
+
+
+def sure_to_act(step: FaultStep, workload: Workload) -> bool:
+    """Whether ``step`` is surely applied while ``workload`` still has an operation to run.
+
+    An event trigger within :func:`event_limits`; a lasting fault timed ``at_s: 0`` (in
+    place before the service connects); a timed one at least one step (:data:`STEP_S`)
+    before the last operation can start (:func:`workload_lead_s`). Anything else may fire
+    after the work is done (or never), and then injects nothing.
+    """
+    if not _has_work(workload):
+        return False
+    trigger = step.trigger
+    if isinstance(trigger, EventTrigger):
+        return trigger.nth <= event_limits(workload).get(trigger.after, 0)
+    if trigger.at_s == 0:
+        return not step.is_instant()
+    return trigger.at_s + STEP_S <= workload_lead_s(workload) + 1e-9
+
+
 # ---------------------------------------------------------------------------- triggers
 def _steps(max_s: float) -> int:
     return max(1, round(max_s / STEP_S))
@@ -195,12 +279,13 @@ def triggers(
     *,
     instant: bool = False,
     kinds: Iterable[str] = ("event", "timed"),
-    events: Iterable[str] = EVENT_KINDS,
+    events: Iterable[str] = DEFAULT_EVENTS,
     max_nth: int = 3,
     min_start_s: float = STEP_S,
     max_start_s: float = 1.0,
     max_duration_s: float = 1.0,
     hold: bool = True,
+    workload: Workload | None = None,
 ) -> st.SearchStrategy[EventTrigger | TimedTrigger]:
     """When a fault starts and stops.
 
@@ -208,10 +293,19 @@ def triggers(
     and ``nth: 1``, else a timed one at ``min_start_s``; durations toward one step
     (:data:`STEP_S`). An ``instant`` fault gets no duration.
 
+    With a ``workload``, every trigger is placed where it surely finds work
+    (:func:`sure_to_act`): ``at_s`` is drawn as a fraction of :func:`workload_lead_s`
+    (within ``min_start_s`` and ``max_start_s``), event kinds and ``nth`` within
+    :func:`event_limits`; a timed trigger that fits nowhere (a workload drawn flat out)
+    becomes an event trigger. With no such place at all the strategy draws nothing
+    (``hypothesis.reject``); :func:`fault_schedules` leaves the step out instead.
+
     Args:
         instant: the fault acts once (``reset``, ``restart``): no ``for_s``.
         kinds: ``"event"`` and/or ``"timed"``.
-        events: event kinds an event trigger counts (see :data:`EVENT_KINDS`).
+        events: event kinds an event trigger counts (see :data:`EVENT_KINDS`; the default
+            :data:`DEFAULT_EVENTS` leaves out ``reconnect``, which only an earlier fault
+            can make happen).
         max_nth: the largest ``nth``.
         min_start_s: the earliest ``at_s``. The default is one step: ``at_s: 0`` means
             "in place before the service connects", where a service that cannot connect
@@ -219,10 +313,44 @@ def triggers(
         max_start_s: the latest ``at_s`` of a timed trigger.
         max_duration_s: the longest finite ``for_s``.
         hold: also draw ``for_s: null`` (hold until the workload ends).
+        workload: place the triggers relative to this workload (see above).
 
     Raises:
         ConfigError: a bound is invalid (naming it).
     """
+    timing = _timing(kinds, events, max_nth, min_start_s, max_start_s, max_duration_s, hold)
+    w = _workload_arg(workload)
+
+    def build(choice: _Choice) -> EventTrigger | TimedTrigger:
+        trigger = timing.build(choice, instant, w)
+        if trigger is None:
+            from hypothesis import reject
+
+            reject()
+        return trigger
+
+    return timing.raw().map(build)
+
+
+def _workload_arg(value: object) -> Workload | None:
+    if value is not None and not isinstance(value, Workload):
+        raise _bad("workload", value, "a nats_fault_harness.scenario.Workload or None")
+    return value
+
+
+_Choice = tuple[int, ...]
+
+
+def _timing(
+    kinds: Iterable[str],
+    events: Iterable[str],
+    max_nth: int,
+    min_start_s: float,
+    max_start_s: float,
+    max_duration_s: float,
+    hold: bool,
+) -> _Timing:
+    """Validate the trigger bounds (naming a bad one) into a :class:`_Timing`."""
     shapes = _choices("kinds", kinds, ("event", "timed"))
     counted = _choices("events", events, EVENT_KINDS)
     nth = _int_bound("max_nth", max_nth, minimum=1)
@@ -235,46 +363,87 @@ def triggers(
             value=first,
         )
     length = _seconds("max_duration_s", max_duration_s)
-    raw, build = _trigger_parts(shapes, counted, nth, first, start, length, hold)
-    return raw.map(lambda choice: build(choice, instant))
-
-
-_Choice = tuple[int, ...]
-_TriggerBuild = Callable[[_Choice, bool], EventTrigger | TimedTrigger]
-
-
-def _trigger_parts(
-    shapes: Sequence[str],
-    counted: Sequence[str],
-    nth: int,
-    first: float,
-    start: float,
-    length: float,
-    hold: bool,
-) -> tuple[st.SearchStrategy[_Choice], _TriggerBuild]:
-    """The raw choices of a trigger, and how to turn them into one (validated bounds)."""
-    lo, hi, steps = round(first / STEP_S), round(start / STEP_S), _steps(length)
-
-    def build(choice: _Choice, instant: bool) -> EventTrigger | TimedTrigger:
-        shape, after, n, at, dur = choice
-        for_s = None if instant or (hold and dur == steps) else round((dur + 1) * STEP_S, 3)
-        if shapes[shape] == "event":
-            return EventTrigger.model_validate(
-                {"after": counted[after], "nth": n + 1, "for_s": for_s}
-            )
-        return TimedTrigger(at_s=round((lo + at) * STEP_S, 3), for_s=for_s)
-
-    # One fixed tuple of choices whatever the shape: hypothesis orders examples by the
-    # length of their choice sequence first, so shapes (or "hold": null) that took fewer
-    # choices would count as simpler regardless of the order intended here.
-    raw = st.tuples(
-        st.integers(0, len(shapes) - 1),
-        st.integers(0, len(counted) - 1),
-        st.integers(0, nth - 1),
-        st.integers(0, hi - lo),
-        st.integers(0, steps if hold else steps - 1),
+    return _Timing(
+        tuple(shapes),
+        tuple(counted),
+        nth,
+        round(first / STEP_S),
+        round(start / STEP_S),
+        _steps(length),
+        hold,
     )
-    return raw, build
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """Validated trigger bounds: the raw choices of a trigger, and how to place them."""
+
+    shapes: tuple[str, ...]
+    counted: tuple[str, ...]
+    nth: int
+    lo: int
+    """The earliest start, in steps."""
+    hi: int
+    """The latest start, in steps."""
+    steps: int
+    """The longest finite duration, in steps."""
+    hold: bool
+
+    def raw(self) -> st.SearchStrategy[_Choice]:
+        # One fixed tuple of choices whatever the shape (and whatever the workload): hypothesis
+        # orders examples by the length of their choice sequence first, so shapes (or
+        # "hold": null) that took fewer choices would count as simpler regardless of the
+        # order intended here, and a workload that shrinks reinterprets the same choices.
+        return st.tuples(
+            st.integers(0, len(self.shapes) - 1),
+            st.integers(0, len(self.counted) - 1),
+            st.integers(0, self.nth - 1),
+            st.integers(0, self.hi - self.lo),
+            st.integers(0, self.steps if self.hold else self.steps - 1),
+        )
+
+    def build(
+        self, choice: _Choice, instant: bool, workload: Workload | None
+    ) -> EventTrigger | TimedTrigger | None:
+        """The trigger of ``choice``; with a ``workload``, placed where it surely acts
+        (``None``: no such place for these shapes and events)."""
+        shape, after, n, at, dur = choice
+        steps = self.steps
+        for_s = None if instant or (self.hold and dur == steps) else round((dur + 1) * STEP_S, 3)
+        timed = self.shapes[shape] == "timed"
+        if workload is None:
+            if timed:
+                return TimedTrigger(at_s=round((self.lo + at) * STEP_S, 3), for_s=for_s)
+            return _event(self.counted[after], n + 1, for_s)
+        if timed:
+            start = self._start(at, instant, workload)
+            if start is not None:
+                return TimedTrigger(at_s=start, for_s=for_s)
+            if "event" not in self.shapes:
+                return None
+        limits = event_limits(workload)
+        usable = [e for e in self.counted if limits.get(e, 0) >= 1]
+        if not usable:
+            return None
+        kind = usable[after % len(usable)]
+        return _event(kind, min(n + 1, limits[kind]), for_s)
+
+    def _start(self, at: int, instant: bool, workload: Workload) -> float | None:
+        """``at_s``: the fraction ``at / (hi - lo)`` of the steps where the fault surely acts."""
+        first = self.lo
+        if first == 0 and (instant or not _has_work(workload)):
+            first = 1  # an instant fault before the service connects resets nothing
+        last = min(self.hi, math.floor((workload_lead_s(workload) - STEP_S) / STEP_S + 1e-9))
+        if first == 0:
+            last = max(last, 0)  # a lasting fault in place before the start acts on it
+        if last < first:
+            return None
+        index = first + at * (last - first + 1) // (self.hi - self.lo + 1)
+        return round(index * STEP_S, 3)
+
+
+def _event(after: str, nth: int, for_s: float | None) -> EventTrigger:
+    return EventTrigger.model_validate({"after": after, "nth": nth, "for_s": for_s})
 
 
 # ---------------------------------------------------------------------------- steps
@@ -338,12 +507,13 @@ def fault_steps(
     kinds: Iterable[str] = DEFAULT_KINDS,
     topology: Topology | None = None,
     trigger_kinds: Iterable[str] = ("event", "timed"),
-    events: Iterable[str] = EVENT_KINDS,
+    events: Iterable[str] = DEFAULT_EVENTS,
     max_nth: int = 3,
     min_start_s: float = STEP_S,
     max_start_s: float = 1.0,
     max_duration_s: float = 1.0,
     frame_verbs: Iterable[str] = ("PONG", "PING", "+OK"),
+    workload: Workload | None = None,
 ) -> st.SearchStrategy[FaultStep]:
     """One fault step: which fault, on what target, with which parameters, and when.
 
@@ -354,8 +524,8 @@ def fault_steps(
     Args:
         kinds: fault kinds to draw from (:data:`DEFAULT_KINDS`); pool kinds need a pool.
         topology: what the faults hit (default: one server).
-        trigger_kinds, events, max_nth, min_start_s, max_start_s, max_duration_s: see
-            :func:`triggers`.
+        trigger_kinds, events, max_nth, min_start_s, max_start_s, max_duration_s,
+            workload: see :func:`triggers` (``trigger_kinds`` is its ``kinds``).
         frame_verbs: NATS verbs a ``frames`` fault may act on. ``PUB``/``MSG`` are not in
             the default: a dropped ``PUB`` frame is a lie no real network tells (TCP
             does not lose a message and deliver the next), so no service can account for it.
@@ -363,6 +533,55 @@ def fault_steps(
     Raises:
         ConfigError: a bound is invalid, or a kind does not fit the topology.
     """
+    plan = _step_plan(
+        kinds,
+        topology,
+        frame_verbs,
+        _timing(trigger_kinds, events, max_nth, min_start_s, max_start_s, max_duration_s, True),
+    )
+    w = _workload_arg(workload)
+
+    def build(choice: _StepChoice) -> FaultStep:
+        step = plan.build(choice, w)
+        if step is None:
+            from hypothesis import reject
+
+            reject()
+        return step
+
+    return plan.raw().map(build)
+
+
+_StepChoice = tuple[int, _Choice, _Choice]
+
+
+@dataclass(frozen=True)
+class _StepPlan:
+    """Validated step bounds: the raw choices of a step, and how to build it."""
+
+    chosen: tuple[str, ...]
+    specs: tuple[_Spec, ...]
+    timing: _Timing
+
+    def raw(self) -> st.SearchStrategy[_StepChoice]:
+        # Every step is the same tuple of choices (kind, parameter slots, trigger), so the
+        # shrinker compares steps by value: a smaller index is a milder kind or parameter.
+        slots = st.tuples(*(st.integers(0, _SLOT_VALUES - 1) for _ in range(_SLOTS)))
+        return st.tuples(st.integers(0, len(self.chosen) - 1), slots, self.timing.raw())
+
+    def build(self, choice: _StepChoice, workload: Workload | None) -> FaultStep | None:
+        """The step of ``choice`` (``None``: with ``workload``, it could not surely act)."""
+        index, slots, when = choice
+        kind = self.chosen[index]
+        pairs = zip(self.specs[index], slots, strict=False)  # a kind uses the first few slots
+        params = {name: values[v % len(values)] for (name, values), v in pairs}
+        trigger = self.timing.build(when, _is_instant(kind, params), workload)
+        return None if trigger is None else _make_step(kind, params, trigger)
+
+
+def _step_plan(
+    kinds: Iterable[str], topology: Topology | None, frame_verbs: Iterable[str], timing: _Timing
+) -> _StepPlan:
     topo = _topology(topology if topology is not None else Topology())
     chosen = _choices("kinds", kinds, FAULT_KINDS_BY_SEVERITY)
     if topo.kind != "pool" and _POOL_KINDS & set(chosen):
@@ -373,44 +592,50 @@ def fault_steps(
     verbs = [v for v in frame_verbs] if not isinstance(frame_verbs, str) else [frame_verbs]
     if not verbs or not all(isinstance(v, str) and v for v in verbs):
         raise _bad("frame_verbs", frame_verbs, "a non-empty collection of NATS verbs")
-    timing: dict[str, Any] = {
-        "kinds": trigger_kinds,
-        "events": events,
-        "max_nth": max_nth,
-        "min_start_s": min_start_s,
-        "max_start_s": max_start_s,
-        "max_duration_s": max_duration_s,
-    }
-    triggers(**timing)  # validate eagerly
-
-    raw_trigger, build_trigger = _trigger_parts(
-        _choices("trigger_kinds", trigger_kinds, ("event", "timed")),
-        _choices("events", events, EVENT_KINDS),
-        _int_bound("max_nth", max_nth, minimum=1),
-        _seconds("min_start_s", min_start_s, allow_zero=True),
-        _seconds("max_start_s", max_start_s, allow_zero=True),
-        _seconds("max_duration_s", max_duration_s),
-        True,
-    )
-    specs = [_spec(kind, topo, verbs) for kind in chosen]
-
-    def build(choice: tuple[int, _Choice, _Choice]) -> FaultStep:
-        index, slots, when = choice
-        kind = chosen[index]
-        pairs = zip(specs[index], slots, strict=False)  # a kind uses the first few slots
-        params = {name: values[v % len(values)] for (name, values), v in pairs}
-        return _make_step(kind, params, build_trigger(when, _is_instant(kind, params)))
-
-    # Every step is the same tuple of choices (kind, parameter slots, trigger), so the
-    # shrinker compares steps by value: a smaller index is a milder kind or parameter.
-    slots = st.tuples(*(st.integers(0, _SLOT_VALUES - 1) for _ in range(_SLOTS)))
-    return st.tuples(st.integers(0, len(chosen) - 1), slots, raw_trigger).map(build)
+    return _StepPlan(tuple(chosen), tuple(_spec(kind, topo, verbs) for kind in chosen), timing)
 
 
 def _make_step(
     kind: str, params: dict[str, Any], trigger: EventTrigger | TimedTrigger
 ) -> FaultStep:
     return _STEP.validate_python({"fault": kind, **params, "trigger": trigger})
+
+
+_ScheduleChoice = tuple[_StepChoice | None, ...]
+_PRESENT = 3
+"""An optional slot holds a step unless its presence choice (0 to this) is 0: a step in 3
+slots of 4, so few examples have no fault at all (with ``one_of(none(), step)``, 1 in 4
+of 300 default scenarios had none, 1 in 2 of the first 50)."""
+
+
+@dataclass(frozen=True)
+class _SchedulePlan:
+    """Validated schedule bounds: the raw choices of a schedule, and how to build it."""
+
+    step: _StepPlan
+    least: int
+    most: int
+
+    def raw(self) -> st.SearchStrategy[_ScheduleChoice]:
+        # A slot per possible step, each "no fault" first: every step shrinks away on its
+        # own, whatever its place, so a one-fault bug shrinks to that fault alone (a list
+        # strategy, and worse a unique one, kept harmless steps in front of the culprit
+        # in 1 seed of 3).
+        one = self.step.raw()
+        maybe = st.tuples(st.integers(0, _PRESENT), one).map(lambda c: c[1] if c[0] else None)
+        return st.tuples(*([one] * self.least + [maybe] * (self.most - self.least)))
+
+    def build(self, choice: _ScheduleChoice, workload: Workload | None) -> tuple[FaultStep, ...]:
+        """The schedule of ``choice``; with ``workload``, without steps that could not act."""
+        steps = [None if c is None else self.step.build(c, workload) for c in choice]
+        return _one_server_fault(tuple(steps))
+
+
+_SCHEDULES: weakref.WeakKeyDictionary[st.SearchStrategy[Any], _SchedulePlan] = (
+    weakref.WeakKeyDictionary()
+)
+"""Strategies made by :func:`fault_schedules` without a workload -> how they were made, so
+:func:`scenarios` can place their triggers relative to each drawn workload."""
 
 
 def fault_schedules(
@@ -420,6 +645,7 @@ def fault_schedules(
     max_duration_s: float = 1.0,
     kinds: Iterable[str] = DEFAULT_KINDS,
     topology: Topology | None = None,
+    workload: Workload | None = None,
     **step_options: Any,
 ) -> st.SearchStrategy[tuple[FaultStep, ...]]:
     """A fault schedule: ``min_faults`` to ``max_faults`` steps (see :func:`fault_steps`).
@@ -429,12 +655,19 @@ def fault_schedules(
     most one server-process fault (``pause``, ``stop``, ``kill``, ``restart``,
     ``lame_duck``): overlapping ones on the one server cannot be healed in order.
 
+    Triggers are placed relative to a workload (:func:`sure_to_act`): to ``workload`` if
+    given, and, given to :func:`scenarios` as ``faults=``, to each scenario's drawn
+    workload (the same choices, placed per workload). A step that cannot surely act on
+    the workload is left out. Drawn on its own with no workload, ``at_s`` is drawn in
+    seconds between ``min_start_s`` and ``max_start_s``.
+
     Args:
         max_faults: the most steps in a schedule.
         min_faults: the fewest (0 allows an empty schedule, the baseline).
         max_duration_s: the longest finite ``for_s`` of a step.
         kinds: fault kinds to draw from.
         topology: what the faults hit (default: one server).
+        workload: place the triggers relative to this workload.
         step_options: more keyword bounds of :func:`fault_steps`.
 
     Raises:
@@ -448,13 +681,34 @@ def fault_schedules(
             where="min_faults",
             value=least,
         )
-    one = fault_steps(kinds=kinds, topology=topology, max_duration_s=max_duration_s, **step_options)
-    # A slot per possible step, each "no fault" first: every step shrinks away on its own,
-    # whatever its place, so a one-fault bug shrinks to that fault alone (a list strategy,
-    # and worse a unique one, kept harmless steps in front of the culprit in 1 seed of 3).
-    slots = [one] * least + [st.one_of(st.none(), one)] * (most - least)
-    schedules = st.tuples(*slots).map(_one_server_fault)
-    return schedules.filter(lambda steps: len(steps) >= least) if least > 1 else schedules
+    unknown = sorted(set(step_options) - _STEP_OPTIONS)
+    if unknown:
+        raise TypeError(f"fault_schedules() got unexpected keyword arguments {unknown}")
+    timing = _timing(
+        step_options.get("trigger_kinds", ("event", "timed")),
+        step_options.get("events", DEFAULT_EVENTS),
+        step_options.get("max_nth", 3),
+        step_options.get("min_start_s", STEP_S),
+        step_options.get("max_start_s", 1.0),
+        max_duration_s,
+        True,
+    )
+    step = _step_plan(
+        kinds, topology, step_options.get("frame_verbs", ("PONG", "PING", "+OK")), timing
+    )
+    plan = _SchedulePlan(step, least, most)
+    w = _workload_arg(workload)
+    schedules = plan.raw().map(lambda choice: plan.build(choice, w))
+    if least > 1 or (least and w is not None):  # steps left out may leave fewer than least
+        schedules = schedules.filter(lambda steps: len(steps) >= least)
+    if w is None:
+        _SCHEDULES[schedules] = plan
+    return schedules
+
+
+_STEP_OPTIONS = frozenset(
+    {"trigger_kinds", "events", "max_nth", "min_start_s", "max_start_s", "frame_verbs"}
+)
 
 
 def _one_server_fault(slots: tuple[FaultStep | None, ...]) -> tuple[FaultStep, ...]:
@@ -485,12 +739,16 @@ def workloads(
     """A short workload of one of :data:`WORKLOAD_KINDS`.
 
     Shrinks toward batched publishes (the first kind given, in :data:`WORKLOAD_KINDS`
-    order), one message or request, and the first of ``rates`` (default flat out).
+    order), one batched message (two confirmed ones or requests), and the first of
+    ``rates`` (default flat out). Confirmed publishes and requests start at two (unless
+    the bound is 1): a fault triggered by the first then still has one to act on, while
+    a lone one gives no fault (but one in place before the service connects) a place to
+    act (:func:`sure_to_act`).
 
     Args:
         kinds: workload shapes to draw from.
-        max_messages: the most publishes (at least 1 is drawn).
-        max_requests: the most requests (at least 1 is drawn).
+        max_messages: the most publishes (at least 1 batched, 2 confirmed, unless it is 1).
+        max_requests: the most requests (at least 2 are drawn, unless it is 1).
         rates: publish and request rates per second to choose from (``None``: flat out).
         request_timeout_s: each request's timeout.
 
@@ -521,7 +779,7 @@ def workloads(
                 lambda n, r: Workload(
                     requests=Requests(count=n, rate_per_s=r, subject="prop.rpc", timeout_s=timeout)
                 ),
-                st.integers(1, most_requests),
+                st.integers(min(2, most_requests), most_requests),
                 rate_st,
             )
         return st.builds(
@@ -530,7 +788,7 @@ def workloads(
                     count=n, rate_per_s=r, subjects=_SUBJECTS, batched=shape == "batched"
                 )
             ),
-            st.integers(1, most),
+            st.integers(1 if shape == "batched" else min(2, most), most),
             rate_st,
         )
 
@@ -676,7 +934,10 @@ def scenarios(
     """Whole scenarios: a workload, service overrides, a fault schedule and a proxy seed.
 
     The checkers follow the workload (:func:`checkers_for`). Shrinks each part as its own
-    strategy does; the seed toward 0.
+    strategy does; the seed toward 0. A schedule of :func:`fault_schedules` (the default,
+    or one given as ``faults``) has its triggers placed relative to the drawn workload, so
+    every fault surely acts on it (:func:`sure_to_act`); a schedule strategy of your own is
+    drawn as it is, without the steps the scenario model rejects as never firing.
 
     Args:
         faults: the schedule strategy (default: :func:`fault_schedules` on ``topology``).
@@ -698,11 +959,12 @@ def scenarios(
     if not isinstance(name, str) or not re.fullmatch(_NAME, name):
         raise _bad("name", name, f"a scenario name matching {_NAME}")
     schedule = faults if faults is not None else fault_schedules(topology=topo)
+    plan = _SCHEDULES.get(schedule)
     loads = workload if workload is not None else workloads()
     overrides = service if service is not None else st.just({})
 
-    def build(w: Workload, s: dict[str, Any], f: tuple[FaultStep, ...], seed: int) -> Scenario:
-        f = _fireable(f, w, timeout_s)
+    def build(w: Workload, s: dict[str, Any], f: Any, seed: int) -> Scenario:
+        steps = plan.build(f, w) if plan is not None else f
         return Scenario(
             name=name,
             description="drawn by hypothesis (nats_fault_harness.strategies)",
@@ -710,10 +972,14 @@ def scenarios(
             topology=topo,
             service=s,
             workload=w,
-            faults=f,
+            faults=_fireable(steps, w, timeout_s),
             checkers=checkers_for(w, metrics=metrics),
             timeout_s=timeout_s,
             seed=seed,
         )
 
-    return st.builds(build, loads, overrides, schedule, seeds())
+    if plan is None:  # a schedule strategy of the caller's own: drawn as it is
+        return st.builds(build, loads, overrides, schedule, seeds())
+    # fault_schedules(): the same choices, placed relative to each drawn workload
+    drawn = st.builds(build, loads, overrides, plan.raw(), seeds())
+    return drawn.filter(lambda sc: len(sc.faults) >= plan.least) if plan.least else drawn

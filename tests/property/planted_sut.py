@@ -44,7 +44,7 @@ class LosesOnResetDuringFlush(ReferenceSut):
         batches = self._svc()._parts.batches  # type: ignore[union-attr]
         original: Callable[..., Awaitable[Any]] = batches._attempt
 
-        async def attempt(group: Any, conn: Any, n: int) -> Any:
+        async def attempt(group: Any, conn: Any, n: int, **kwargs: Any) -> Any:
             retry_after_reset = n > 0 and self._reset_in_flush and not self._dropped_in_flush
             if retry_after_reset and len(group.messages) > 1:  # the bug
                 lost = group.messages[-1]
@@ -53,7 +53,7 @@ class LosesOnResetDuringFlush(ReferenceSut):
                 self._confirmed.append(lost.message_id)
                 self.lost.append(lost.message_id)
                 self._dropped_in_flush = True
-            return await original(group, conn, n)
+            return await original(group, conn, n, **kwargs)
 
         batches._attempt = attempt
         return init

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from nats_fault_harness._hypothesis import property_phases
 from nats_fault_harness.errors import ConfigError
 from nats_fault_harness.replay import (
     DEFAULT_REPLAY_DIR,
@@ -56,6 +57,7 @@ FAST = settings(max_examples=1000, database=None, deadline=None)
         (lambda: fault_steps(kinds=["break_members"]), "kinds", ["break_members"]),
         (lambda: fault_steps(topology=Topology(kind="cluster", size=3)), "topology", None),
         (lambda: fault_steps(frame_verbs=[]), "frame_verbs", []),
+        (lambda: fault_schedules(workload="batched"), "workload", "batched"),
         (lambda: triggers(max_nth=0), "max_nth", 0),
         (lambda: triggers(kinds=["sometimes"]), "kinds", ["sometimes"]),
         (lambda: triggers(events=["lunch"]), "events", ["lunch"]),
@@ -233,9 +235,11 @@ def test_at_most_one_server_process_fault_per_schedule(steps: tuple[object, ...]
 @pytest.mark.parametrize(
     "culprit",
     [
-        lambda s: s.fault == "reset"
-        and isinstance(s.trigger, EventTrigger)
-        and s.trigger.after == "batch_flush",
+        lambda s: (
+            s.fault == "reset"
+            and isinstance(s.trigger, EventTrigger)
+            and s.trigger.after == "batch_flush"
+        ),
         lambda s: s.fault == "down",
         lambda s: s.fault == "kill",
     ],
@@ -251,7 +255,7 @@ def test_a_one_fault_bug_shrinks_to_that_fault_alone_whatever_the_seed(
             find(
                 fault_schedules(max_faults=3),
                 lambda steps: any(culprit(s) for s in steps),
-                settings=settings(FAST, max_examples=2000),
+                settings=settings(FAST, max_examples=2000, phases=property_phases()),
                 random=random.Random(seed),
             )
         )

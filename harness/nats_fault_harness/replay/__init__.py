@@ -6,7 +6,8 @@
   ``reports/replays/<test>-<hash>.yaml`` (:func:`write_replay`) and fails with the
   commands that replay it. It leaves out the checkers the service cannot feed
   (``_fit``) and never reports an ``unknown`` verdict as a falsifying example
-  (``_search``; the plugin fails a test whose every example was unknown).
+  (``_search``; the plugin fails a test whose every example was unknown). Each run's
+  stress (``_stress``: longest outage, retries, ...) goes to ``hypothesis.target()``.
 - :func:`replay_main`: ``nats-harness replay FILE [--sut MODULE:FACTORY]``.
 """
 
@@ -19,15 +20,18 @@ from nats_fault_harness.replay._files import (
     replay_commands,
     write_replay,
 )
+from nats_fault_harness.replay._stress import TARGET_LABELS, stress
 
 __all__ = [
     "DEFAULT_REPLAY_DIR",
     "PROXY_SEED",
     "PropertyFailure",
     "ReusableEnv",
+    "TARGET_LABELS",
     "check_scenario",
     "read_sut",
     "replay_commands",
     "replay_main",
+    "stress",
     "write_replay",
 ]

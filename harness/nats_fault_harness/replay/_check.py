@@ -8,6 +8,9 @@ Only an ``invalid`` verdict (or a run that raised) is a failure of the service. 
 the service cannot feed are left out before the run
 (:func:`~nats_fault_harness.replay._fit.fit_checkers`),
 and an ``unknown`` verdict is rejected, not reported (:mod:`nats_fault_harness.replay._search`).
+Inside a hypothesis test every run that completed reports how hard it pressed the service
+to ``hypothesis.target()`` (:mod:`nats_fault_harness.replay._stress`), so the search
+steers toward longer outages, more retries and slower calls.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from nats_fault_harness.replay._env import ReusableEnv
 from nats_fault_harness.replay._files import DEFAULT_REPLAY_DIR, replay_commands, write_replay
 from nats_fault_harness.replay._fit import fit_checkers
 from nats_fault_harness.replay._search import tally_for
+from nats_fault_harness.replay._stress import stress
 from nats_fault_harness.scenario import (
     Scenario,
     ScenarioResult,
@@ -91,7 +95,11 @@ def check_scenario(
     """Run ``scenario`` against ``sut`` in ``env``; raise :class:`PropertyFailure` if invalid.
 
     Checkers that read a view ``sut`` lacks (``metrics`` without ``stats()``) are left out
-    first. Inside a hypothesis test an ``unknown`` verdict is not a failure: the example is
+    first. Inside a hypothesis test each completed run calls ``hypothesis.target()`` once
+    per label of :data:`~nats_fault_harness.replay.TARGET_LABELS` (outage, retries,
+    unsuccessful operations, slowest call, queued messages, event-loop lag; see
+    :func:`~nats_fault_harness.replay.stress`), and an ``unknown`` verdict is not a
+    failure: the example is
     rejected (``hypothesis.reject``) with a note and an event naming the reason, up to
     :func:`~nats_fault_harness.replay._search.unknown_limit` times; once that many were unknown and
     none decided, later examples are not run, and the plugin fails the test at its end
@@ -112,7 +120,7 @@ def check_scenario(
         PropertyFailure: a verdict was invalid, or the run raised. In the final run its
             message ends with the commands that replay the written file.
     """
-    from hypothesis import event, note, reject
+    from hypothesis import event, note, reject, target
 
     context = _build_context()
     tally = tally_for(env, test) if context is not None else None
@@ -132,6 +140,9 @@ def check_scenario(
     except Exception as exc:
         why = f"the run raised {_describe(exc)}"
     else:
+        if context is not None:
+            for label, value in stress(result.history).items():
+                target(value, label=label)
         if result.valid is True:
             if tally is not None:
                 tally.decided += 1
