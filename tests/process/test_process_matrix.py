@@ -132,3 +132,61 @@ def test_a_real_browser_shows_the_matrix_section(matrix_run: tuple[Path, str]) -
         finally:
             browser.close()
     assert errors == []
+
+
+@pytest.fixture(scope="module")
+def library_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The whole scenario library against nats-py and nats.js, as CI runs it."""
+    _need("the nats.js adapter's packages (make clients)", NODE_PACKAGES.is_dir())
+    out = tmp_path_factory.mktemp("library-matrix")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nats_fault_harness.cli",
+            "matrix",
+            str(ROOT / "scenarios"),
+            "--client",
+            "nats-py",
+            "--client",
+            "nats.js",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        cwd=out,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    data: dict[str, object] = json.loads((out / "matrix.json").read_text())
+    return data
+
+
+def test_both_clients_run_every_applicable_scenario_of_the_library(
+    library_matrix: dict[str, object],
+) -> None:
+    """Every scenario has a verdict for each client; a scenario is skipped only for a
+    capability the client's adapter lacks, and the consumer-shaped controls hold."""
+    files = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "claims.yaml")
+    rows = library_matrix["rows"]
+    assert isinstance(rows, list)
+    assert sorted(r["scenario"] for r in rows) == files
+    lacking = {"batch", "messages", "consume", "stats"}  # what the plain adapters do not do
+    for row in rows:
+        for client in ("nats-py", "nats.js"):
+            cell = row["cells"][client]
+            assert cell["verdict"] in ("valid", "INVALID", "unknown", "ERROR", "skipped"), cell
+            if cell["verdict"] == "skipped":
+                needs = cell["reason"].split(" lacks ", 1)[1].split(" (", 1)[0]
+                assert set(needs.split(", ")) <= lacking, (row["scenario"], cell)
+    ran = {
+        client: [r["scenario"] for r in rows if r["cells"][client]["verdict"] != "skipped"]
+        for client in ("nats-py", "nats.js")
+    }
+    assert all(len(names) >= 30 for names in ran.values()), ran
+    cells = {r["scenario"]: r["cells"] for r in rows}
+    for control in ("respond-control", "republish-control", "health-control"):
+        for client in ("nats-py", "nats.js"):
+            assert cells[control][client]["verdict"] == "valid", (control, client)

@@ -8,6 +8,7 @@ Toxiproxy's own toxic tests drive a stub).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from typing import Any
 
@@ -284,19 +285,27 @@ async def test_slow_close_holds_only_the_eof() -> None:
 
 @pytest.mark.asyncio
 async def test_timeout_drops_and_restarts_its_timer_on_each_chunk() -> None:
-    io = MemoryIO(Timeout.from_attributes({"timeout": 150}))
+    timeout = 0.3
+    io = MemoryIO(Timeout.from_attributes({"timeout": int(timeout * 1000)}))
     task = asyncio.create_task(io.toxic.pipe(io))
-    start = io.loop.time()
-    for _ in range(5):  # a chunk every 80 ms keeps it open
+    fed: list[float] = []
+    for _ in range(5):  # a chunk every 50 ms keeps it open
         io.feed(b"dropped")
-        await asyncio.sleep(0.08)
-    assert not task.done()
-    async with asyncio.timeout(5):
+        fed.append(io.loop.time())
+        await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):
         await task
     assert io.sizes() == []
     assert io.ended
     assert io.effects == ["timeout"]
-    assert io.out_times[-1] - start >= 0.32 + 0.14  # last chunk at 0.32 s, then 150 ms
+    # Judged by when the chunks really came (a loaded machine may sleep far past 50 ms):
+    # the timer restarts on each chunk, so the toxic ends a full timeout after the last
+    # chunk that came before the first silence as long as the timeout.
+    gaps = [b - a for a, b in itertools.pairwise(fed)]
+    last_seen = next((i for i, gap in enumerate(gaps) if gap >= timeout), len(fed) - 1)
+    assert io.out_times[-1] - fed[last_seen] >= timeout - 0.01
+    if last_seen == len(fed) - 1:  # every chunk came in time: it outlived the first's timer
+        assert io.out_times[-1] - fed[0] >= timeout + 0.15
 
 
 @pytest.mark.asyncio
