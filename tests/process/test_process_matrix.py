@@ -177,7 +177,7 @@ def test_both_clients_run_every_applicable_scenario_of_the_library(
     for row in rows:
         for client in ("nats-py", "nats.js"):
             cell = row["cells"][client]
-            assert cell["verdict"] in ("valid", "INVALID", "unknown", "ERROR", "skipped"), cell
+            assert cell["verdict"] in ("valid", "INVALID", "UNKNOWN", "ERROR", "skipped"), cell
             if cell["verdict"] == "skipped":
                 needs = cell["reason"].split(" lacks ", 1)[1].split(" (", 1)[0]
                 assert set(needs.split(", ")) <= lacking, (row["scenario"], cell)
