@@ -48,15 +48,18 @@ typecheck: $(STAMP)
 
 # Two groups: everything but the mutants on $(JOBS) xdist workers, then the mutants, which
 # run their own two `nats-harness run` processes at a time and need the whole group in one
-# process (the control re-runs what killed them). Each group prints its wall time.
+# process (the control re-runs what killed them), with the library's client matrix (it
+# runs its own scenario workers, so it does not run beside the xdist ones). Each group
+# prints its wall time.
+LIBRARY_MATRIX := tests/process/test_process_matrix.py::test_both_clients_run_every_applicable_scenario_of_the_library
 pytest: $(STAMP) $(NODE_DEPS)
 	@start=$$(date +%s); \
-	$(PY) -m pytest -n $(JOBS) --ignore=tests/mutants --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	$(PY) -m pytest -n $(JOBS) --ignore=tests/mutants --deselect $(LIBRARY_MATRIX) --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	echo "make test: group 1 (suite without mutants, -n $(JOBS)): $$(( $$(date +%s) - start )) s, exit $$rc"; \
 	[ $$rc -eq 0 ] || exit $$rc
 	@start=$$(date +%s); \
-	$(PY) -m pytest tests/mutants $(PYTEST_ARGS); rc=$$?; \
-	echo "make test: group 2 (mutants): $$(( $$(date +%s) - start )) s, exit $$rc"; \
+	$(PY) -m pytest tests/mutants $(LIBRARY_MATRIX) $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: group 2 (mutants, client matrix): $$(( $$(date +%s) - start )) s, exit $$rc"; \
 	exit $$rc
 
 # The whole suite in one sequential process (the reference for the parallel speed-up).

@@ -8,6 +8,7 @@ barrier arrives, everything published before it has arrived too, or never will.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -256,6 +257,11 @@ async def test_closing_route_connects_partitions_two_nodes_until_removed(
         ServerConfig(), cluster=ClusterSpec(name="c"), base_dir=tmp_path, name="node0"
     )
     started: list[NatsServer] = [node0]
+    # node1 gossips an address that refuses connections, so node0 can never dial it
+    # directly (an implicit route around the proxy, seen under load): every route passes
+    # the proxy, as in FaultyCluster.
+    refusing = socket.socket()
+    refusing.bind(("127.0.0.1", 0))
     try:
         await asyncio.to_thread(node0.start)
         proxy = await api.create_proxy("route", f"127.0.0.1:{node0.cluster_port}")
@@ -263,7 +269,11 @@ async def test_closing_route_connects_partitions_two_nodes_until_removed(
             ServerConfig(),
             base_dir=tmp_path,
             name="node1",
-            cluster=ClusterSpec(name="c", routes=(f"nats://{proxy.listen}",)),
+            cluster=ClusterSpec(
+                name="c",
+                routes=(f"nats://{proxy.listen}",),
+                advertise=f"127.0.0.1:{refusing.getsockname()[1]}",
+            ),
         )
         started.append(node1)
         await asyncio.to_thread(node1.start)
@@ -309,6 +319,7 @@ async def test_closing_route_connects_partitions_two_nodes_until_removed(
     finally:
         for server in reversed(started):
             await asyncio.to_thread(server.close)
+        refusing.close()
 
 
 async def _closed_redials(api: ToxiproxyClient, since: int) -> bool:
