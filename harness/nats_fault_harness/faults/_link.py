@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from nats_fault_harness._docs import doc_url
 from nats_fault_harness.errors import ConfigError, UnsupportedFeature
 from nats_fault_harness.faults._base import Fault, FaultLog
-from nats_fault_harness.faults._toxics import ToxicOp, ToxicSet
+from nats_fault_harness.faults._toxics import ToxicCalls, ToxicOp, ToxicSet
 
 __all__ = ["BLACKHOLE_MS", "MAX_BUFFER_BYTES", "Link", "ToxicAPI", "needs_extension"]
 
@@ -31,24 +31,8 @@ MAX_BUFFER_BYTES = 8 * 1024 * 1024
 _ids = itertools.count(1)
 
 
-class ToxicAPI(Protocol):
+class ToxicAPI(ToxicCalls, Protocol):
     """The part of a synchronous Toxiproxy client that link faults need."""
-
-    def add_toxic(
-        self,
-        proxy: str,
-        type: str,
-        stream: str = ...,
-        name: str | None = ...,
-        toxicity: float = ...,
-        attributes: Mapping[str, Any] | None = ...,
-        *,
-        connect_name: str | None = ...,
-    ) -> Any: ...
-
-    def remove_toxic(self, proxy: str, name: str) -> None: ...
-
-    def batch(self, operations: Sequence[Mapping[str, Any]]) -> Any: ...
 
     def update_proxy(
         self,

@@ -31,10 +31,12 @@ from typing import Any, Protocol
 
 from nats_fault_harness.errors import ToxicNotFound
 
-__all__ = ["ToxicOp", "ToxicSet", "add_toxics", "remove_toxics"]
+__all__ = ["ToxicCalls", "ToxicOp", "ToxicSet", "add_toxics", "remove_toxics"]
 
 
-class _Api(Protocol):
+class ToxicCalls(Protocol):
+    """The toxic calls of a synchronous Toxiproxy client (what a fault's toxics need)."""
+
     def add_toxic(
         self,
         proxy: str,
@@ -96,7 +98,7 @@ def _off_order(toxics: Sequence[ToxicOp]) -> list[ToxicOp]:
     return sorted(toxics, key=lambda t: t.stream == "downstream")
 
 
-def add_toxics(api: _Api, toxics: Sequence[ToxicOp], *, batch: bool) -> None:
+def add_toxics(api: ToxicCalls, toxics: Sequence[ToxicOp], *, batch: bool) -> None:
     """Add every toxic: one batch, or one at a time (downstream first) undone on failure."""
     if not toxics:
         return
@@ -123,7 +125,7 @@ def add_toxics(api: _Api, toxics: Sequence[ToxicOp], *, batch: bool) -> None:
 
 
 def remove_toxics(
-    api: _Api, toxics: Sequence[ToxicOp], *, batch: bool, missing_ok: bool = False
+    api: ToxicCalls, toxics: Sequence[ToxicOp], *, batch: bool, missing_ok: bool = False
 ) -> None:
     """Remove every toxic: one batch (all or nothing), or one at a time (upstream first).
 
@@ -143,7 +145,7 @@ def remove_toxics(
 
 
 def _remove_each(
-    api: _Api, toxics: Sequence[ToxicOp], *, missing_ok: bool
+    api: ToxicCalls, toxics: Sequence[ToxicOp], *, missing_ok: bool
 ) -> tuple[list[ToxicOp], Exception | None]:
     """Remove one at a time, upstream first; the ones removed and the first error."""
     removed: list[ToxicOp] = []
@@ -174,7 +176,7 @@ class ToxicSet:
         batch: the proxy offers the ``batch`` extension.
     """
 
-    def __init__(self, api: _Api, toxics: Sequence[ToxicOp], *, batch: bool) -> None:
+    def __init__(self, api: ToxicCalls, toxics: Sequence[ToxicOp], *, batch: bool) -> None:
         self.api = api
         self.toxics = tuple(toxics)
         self.batch = batch
