@@ -3,31 +3,18 @@ everything it started is gone at the end."""
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from doc_scripts import run_script
 
-import nats_fault_harness
 from nats_fault_harness import Harness
 
 SCRIPT = Path(__file__).with_name("harness_script.py")
-PACKAGE_ROOT = str(Path(nats_fault_harness.__file__).parents[1])
 
 
 def test_the_script_runs_and_reports_its_faults(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": PACKAGE_ROOT},
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    lines = run_script(SCRIPT, tmp_path, timeout=90)
     assert lines[0] == "PubAck lost"
     assert lines[1] == "retried: seq 1, duplicate True"  # stored once, across the kill
     rtt = float(re.fullmatch(r"rtt under latency: (\d+\.\d+) s", lines[2])[1])
