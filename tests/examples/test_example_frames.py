@@ -18,7 +18,7 @@ async def test_drop_the_third_order(nats_link, nats_server):
         for i in range(1, 6):
             await nc.publish(f"orders.{i}", str(i).encode())
         await nc.flush()
-        got = [(await sub.next_msg(timeout=2)).data for _ in range(4)]
+        got = [(await sub.next_msg(timeout=10)).data for _ in range(4)]
     assert got == [b"1", b"2", b"4", b"5"]
     await nc.close()
     await watcher.close()
@@ -33,8 +33,8 @@ async def test_duplicate_each_chat_message(nats_link, nats_server):
     with nats_link.frames("MSG", subject="chat.>", action="duplicate", stream="downstream"):
         await publisher.publish("chat.room1", b"hi")
         await publisher.flush()
-        first = await sub.next_msg(timeout=2)
-        second = await sub.next_msg(timeout=2)
+        first = await sub.next_msg(timeout=10)
+        second = await sub.next_msg(timeout=10)
     assert first.data == second.data == b"hi"
     await nc.close()
     await publisher.close()

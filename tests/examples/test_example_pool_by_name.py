@@ -20,12 +20,12 @@ async def test_blackhole_only_member_b(nats_pool, nats_server):
     with nats_pool.break_by_name("svc-pool-b", how="blackhole"):
         await b.publish("from.b", b"held")
         await a.publish("from.a", b"passes")
-        await a.flush(timeout=1)
-        first = await sub.next_msg(timeout=2)
+        await a.flush(timeout=10)
+        first = await sub.next_msg(timeout=10)
         assert first.subject == "from.a"  # a's message overtakes b's held one
         with pytest.raises(nats.errors.TimeoutError):
             await sub.next_msg(timeout=0.5)
-    held = await sub.next_msg(timeout=2)  # healing releases what was held
+    held = await sub.next_msg(timeout=10)  # healing releases what was held
     assert (held.subject, held.data) == ("from.b", b"held")
     for nc in (a, b, watcher):
         await nc.close()
@@ -43,10 +43,10 @@ async def test_the_name_is_matched_on_member_links_too(nats_pool, nats_server):
         assert fault.kind == "pool_break_by_name"
         await b.publish("via.b", b"held")
         await other.publish("via.c", b"passes")
-        await other.flush(timeout=1)
-        assert (await sub.next_msg(timeout=2)).subject == "via.c"
+        await other.flush(timeout=10)
+        assert (await sub.next_msg(timeout=10)).subject == "via.c"
         with pytest.raises(nats.errors.TimeoutError):
             await sub.next_msg(timeout=0.5)
-    assert (await sub.next_msg(timeout=2)).subject == "via.b"
+    assert (await sub.next_msg(timeout=10)).subject == "via.b"
     for nc in (b, other, watcher):
         await nc.close()
