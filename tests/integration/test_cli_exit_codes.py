@@ -104,8 +104,28 @@ def test_a_scenario_error_prints_its_cause_once_in_a_line_or_two(tmp_path: Path)
     assert lines[second + 1].strip() == "the same error as [1/2]"
 
 
+def _signal_state(pid: int | str) -> str:
+    """The ``Sig*`` lines of ``/proc/<pid>/status``: blocked, ignored, caught signals."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError as exc:
+        return f"({exc})"
+    return " ".join(line.replace("\t", "") for line in text.splitlines() if line.startswith("Sig"))
+
+
+def _as_at_a_terminal() -> None:
+    """In the child, before exec: SIGINT as a shell's foreground job gets it.
+
+    An ignored or blocked SIGINT survives exec; a test worker's state (whatever an
+    earlier test in the same process left) must not decide what the CLI does with Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _interrupt_after_first_line(args: list[str], cwd: Path) -> tuple[int, str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    worker = _signal_state("self")
     proc = subprocess.Popen(
         [str(SCRIPT), *args],
         cwd=cwd,
@@ -113,6 +133,7 @@ def _interrupt_after_first_line(args: list[str], cwd: Path) -> tuple[int, str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=_as_at_a_terminal,
     )
     assert proc.stdout is not None
     seen: list[str] = []
@@ -122,8 +143,17 @@ def _interrupt_after_first_line(args: list[str], cwd: Path) -> tuple[int, str]:
             if re.match(r"^(nats-harness replay: \d+ run|\[1/)", line):
                 break
         time.sleep(0.3)
+        child = _signal_state(proc.pid)
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+            pytest.fail(
+                f"no exit within 60 s of SIGINT; signals of the child when it was sent: "
+                f"{child}; of this worker: {worker}\n{''.join(seen)}{rest[-3000:]}"
+            )
     finally:
         if proc.poll() is None:
             proc.kill()

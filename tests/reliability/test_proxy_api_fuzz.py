@@ -39,6 +39,10 @@ DEADLINE_S = 10.0
 BIND_FAILURE = (
     "bind",
     "address already in use",
+    "missing port in address",
+    "too many colons in address",
+    "missing ']' in address",
+    "unknown port",
     "cannot assign requested address",
     "invalid port",
     "no such host",
