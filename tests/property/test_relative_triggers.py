@@ -32,9 +32,10 @@ from nats_fault_harness.strategies import (
     workload_lead_s,
 )
 
-EFFECTIVE_FLOOR = 0.85
+EFFECTIVE_FLOOR = 0.97
 """The least share of default scenarios (300 per seed, seeds 0-2) with a fault that acts:
-measured 92%, 88% and 90%; the rest have no fault at all (the baseline examples)."""
+measured 100% for each since ``scenarios()`` draws at least one fault (92%, 88% and 90%
+before, when 1 example in 7 had none)."""
 
 FAST = settings(max_examples=1000, database=None, deadline=None)
 BATCHED_FLAT = Workload(publishes=Publishes(count=5, batched=True))
