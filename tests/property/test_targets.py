@@ -59,13 +59,26 @@ def recorded(outage: float) -> History:
 def test_stress_reads_each_quantity_from_the_history() -> None:
     values = stress(recorded(outage=0.8))
     assert list(values) == list(TARGET_LABELS)
-    assert values["nfh.outage_s"] == pytest.approx(0.8)
+    assert values["nfh.recovered_outage_s"] == pytest.approx(0.8)
     assert values["nfh.retries"] == 2
     assert values["nfh.unsuccessful_ops"] == 2  # the abandoned request, the queued publish
     assert values["nfh.slowest_call_s"] == pytest.approx(0.5)
     assert values["nfh.queued"] == 3
     assert values["nfh.loop_lag_ms"] == 12.5
     assert set(stress(History()).values()) == {0.0}  # nothing to measure: all 0
+
+
+def test_an_outage_that_never_ended_counts_nothing() -> None:
+    """Down to the end of the run is a clean failure, not a recovery to steer toward."""
+    ticks = itertools.count()
+    h = History(clock=lambda: float(next(ticks)))
+    h.client_event("sut", "disconnected", {"member": "a"})  # t = 0
+    h.client_event("sut", "reconnected", {"member": "a"})  # t = 1: recovered after 1 s
+    h.client_event("sut", "disconnected", {"member": "b"})  # t = 2, never back
+    for _ in range(10):
+        h.now()
+    h.invoke("sut", "publish", {"id": "x"}).fail(value={"error": "gone"})  # t = 13
+    assert stress(h)["nfh.recovered_outage_s"] == pytest.approx(1.0)
 
 
 class FakeEnv:
@@ -95,7 +108,7 @@ def test_every_example_targets_the_documented_labels() -> None:
     assert observed
     for targets in observed:
         assert list(targets) == list(TARGET_LABELS)
-    assert {round(t["nfh.outage_s"], 3) for t in observed} <= {0.3, 0.5, 0.9}
+    assert {round(t["nfh.recovered_outage_s"], 3) for t in observed} <= {0.3, 0.5, 0.9}
 
 
 def test_outside_hypothesis_nothing_is_targeted() -> None:

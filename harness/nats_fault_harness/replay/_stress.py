@@ -2,9 +2,16 @@
 
 :func:`~nats_fault_harness.replay.check_scenario` passes each to ``hypothesis.target()``
 (labelled ``nfh.<name>``), so hypothesis's target phase hill-climbs toward schedules that
-make outages longer, retries more, calls slower: where timing-dependent bugs live. Every
-value is read from the run's history after it ended, and is 0 when there was nothing to
-measure (so a service that reports no events is targeted on what the runner saw).
+make the outages the service recovers from longer, retries more, calls slower: where
+timing-dependent bugs live. Every value is read from the run's history after it ended, and
+is 0 when there was nothing to measure (so a service that reports no events is targeted on
+what the runner saw).
+
+The outage counted is the longest one that *ended* (a reconnect), not one still open when
+the run ended: maximising any outage rewards faults held to the end of the run,
+where a service fails cleanly (its retries give up, every message is reported), while the
+bugs of recovery (a retry after a reconnect, a new server, a refused attempt) live at the
+longest outage a service still comes back from.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from nats_fault_harness.history import History
 __all__ = ["TARGET_LABELS", "stress"]
 
 TARGET_LABELS: tuple[str, ...] = (
-    "nfh.outage_s",
+    "nfh.recovered_outage_s",
     "nfh.retries",
     "nfh.unsuccessful_ops",
     "nfh.slowest_call_s",
@@ -29,8 +36,9 @@ _RETRIES = frozenset({"retry_scheduled", "jetstream_retry"})
 def stress(history: History) -> dict[str, float]:
     """Each of :data:`TARGET_LABELS` -> its value in ``history``.
 
-    - ``outage_s``: the longest time one connection of the service was disconnected
-      (``disconnected`` to its next ``reconnected``; to the end of the record if none);
+    - ``recovered_outage_s``: the longest time one connection of the service was
+      disconnected before it reconnected (``disconnected`` to its next ``reconnected``;
+      an outage with no reconnect before the end of the record counts 0);
     - ``retries``: retries the service reported (``retry_scheduled``, ``jetstream_retry``);
     - ``unsuccessful_ops``: operations that ended ``fail`` or ``info``;
     - ``slowest_call_s``: the longest confirmed publish or request (batched publishes
@@ -40,7 +48,6 @@ def stress(history: History) -> dict[str, float]:
     """
     events = history.client_events()
     ops = history.ops()
-    end = max([op.t for op in ops] + [e.t for e in events], default=0.0)
     down: dict[object, float] = {}
     outage = 0.0
     retries = queued = 0
@@ -55,8 +62,6 @@ def stress(history: History) -> dict[str, float]:
             retries += 1
         elif e.kind == "loop_lag":
             lag = max(lag, float(e.detail.get("max_ms", 0.0)))
-    for since in down.values():
-        outage = max(outage, end - since)
     invoked: dict[int, float] = {}
     unsuccessful = 0
     slowest = 0.0
