@@ -159,7 +159,11 @@ def test_workloads_service_and_seed_shrink_to_the_simplest() -> None:
     assert find(service_configs(), lambda d: True, settings=FAST) == {}
     scenario = find(scenarios(), lambda s: True, settings=FAST)
     assert scenario.seed == 0
-    assert scenario.faults == ()
+    # at least one fault by default; the simplest is the no-op baseline: latency 0 ms
+    assert [(f.fault, f.model_dump().get("ms")) for f in scenario.faults] == [("latency", 0)]
+    assert scenario.faults[0].trigger == EventTrigger(after="batch_flush", nth=1, for_s=0.05)
+    empty = find(scenarios(faults=fault_schedules()), lambda s: True, settings=FAST)
+    assert empty.faults == ()  # min_faults=0 keeps the empty schedule as the simplest
 
 
 def test_scenario_checkers_follow_the_workload() -> None:
