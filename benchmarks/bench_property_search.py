@@ -8,9 +8,12 @@ examples run until the first falsifying one (every run counts, unknown ones incl
 seed that found nothing counts as ``max_examples + 1``), how many seeds found it, and the
 shrunk schedule of each (its size and fault kinds).
 
-``--strategies FILE`` draws from another copy of ``strategies.py`` (e.g. the one before
-the workload-relative triggers: ``git show BASE:harness/nats_fault_harness/strategies.py
-> old.py``), to print the figure before a change beside the one after. ``--no-target``
+``--strategies PATH`` draws from another copy of the strategies, to print the figure before
+a change beside the one after: a single-file ``strategies.py`` as it was before it became a
+package (e.g. the one before the workload-relative triggers: ``git show
+BASE:harness/nats_fault_harness/strategies.py > old.py``), or a copy of the package's
+directory (``mkdir old && git archive BASE harness/nats_fault_harness/strategies | tar -x
+-C old --strip-components=2``, then ``--strategies old/strategies``). ``--no-target``
 drops hypothesis's target phase (the ``target()`` calls of ``check_scenario`` are then
 ignored). ``--shrink-cap N`` stops shrinking after N runs past the first failure and
 reports the smallest failing schedule seen (``0``: no shrinking).
@@ -21,7 +24,7 @@ share whose faults surely act on the workload (``strategies.sure_to_act``).
 Only prints. Usage::
 
     .venv/bin/python benchmarks/bench_property_search.py [--seeds 10] [--max-examples 60]
-        [--bugs reset,kill,down] [--strategies FILE] [--no-target] [--shrink-cap 40]
+        [--bugs reset,kill,down] [--strategies PATH] [--no-target] [--shrink-cap 40]
         [--effective 300] [--json out.json]
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import statistics
 import sys
@@ -67,16 +71,64 @@ class _Stop(BaseException):
     """Shrinking ran ``--shrink-cap`` runs: stop (hypothesis lets a BaseException through)."""
 
 
+_PACKAGE = "nats_fault_harness.strategies"
+_COPIES = itertools.count()
+
+
 def _strategies(path: Path | None) -> ModuleType:
+    """The strategies to draw from: the installed ones, or the copy at ``path``.
+
+    ``path`` is a single-file ``strategies.py``, loaded under a name of its own, or a
+    ``strategies/`` package directory (see :func:`_strategies_package`).
+    """
     if path is None:
         import nats_fault_harness.strategies as current
 
         return current
-    spec = importlib.util.spec_from_file_location("bench_strategies", path)
+    if path.is_dir():
+        return _strategies_package(path)
+    name = f"bench_strategies_{next(_COPIES)}"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # @dataclass looks the module up while the file runs
     spec.loader.exec_module(module)
+    return module
+
+
+def _strategies_package(directory: Path) -> ModuleType:
+    """A copy of the strategies package from ``directory`` (``DIR/__init__.py`` and its modules).
+
+    Its modules import each other as ``nats_fault_harness.strategies._x``, so the copy is
+    loaded under that very name: the installed package's entries are set aside in
+    ``sys.modules`` while it loads and put back after. The copy keeps the names it bound
+    (its functions draw from its own modules); everything imported afterwards, the rest of
+    the harness included, gets the installed package.
+    """
+    init = directory / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--strategies {directory}: not a package (no __init__.py)")
+
+    def ours(name: str) -> bool:
+        return name == _PACKAGE or name.startswith(_PACKAGE + ".")
+
+    installed = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in installed:
+        del sys.modules[name]
+    try:
+        spec = importlib.util.spec_from_file_location(
+            _PACKAGE, init, submodule_search_locations=[str(directory)]
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_PACKAGE] = module
+        spec.loader.exec_module(module)
+    finally:
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(installed)
     return module
 
 
